@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/cartgateway/cartgateway/internal/gateway"
+	"github.com/cartgateway/cartgateway/internal/sandbox"
+	"github.com/cartgateway/cartgateway/internal/service"
+	"github.com/cartgateway/cartgateway/internal/sqlite"
+	"github.com/cartgateway/cartgateway/internal/sqlstore"
+)
+
+// storeFlags are the flags every command shares: where the data lives.
+type storeFlags struct {
+	db         string
+	secretFile string
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
+func (f *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.db, "db", envOr("CARTGATEWAY_DB", "cartgateway.db"), "SQLite database file (env CARTGATEWAY_DB)")
+	fs.StringVar(&f.secretFile, "secret-file", os.Getenv("CARTGATEWAY_SECRET_FILE"),
+		"file holding the server secret that keys card fingerprints; created with mode 0600 if absent (env CARTGATEWAY_SECRET_FILE, default DB.secret; env CARTGATEWAY_SECRET gives the secret itself)")
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("cartgateway "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// open opens the store and builds the payment service on it.
+func (f *storeFlags) open(ctx context.Context) (*sqlstore.DB, *service.Service, error) {
+	db, err := sqlite.Open(ctx, f.db)
+	if err != nil {
+		return nil, nil, err
+	}
+	secret, err := f.secret()
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	svc := &service.Service{
+		Store:          db,
+		Processors:     map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{}},
+		FingerprintKey: secret,
+		Now:            time.Now,
+	}
+	return db, svc, nil
+}
+
+// secret returns the server's secret: from CARTGATEWAY_SECRET, else from the
+// secret file, which is generated (0600) on first start.
+func (f *storeFlags) secret() ([]byte, error) {
+	if s := os.Getenv("CARTGATEWAY_SECRET"); s != "" {
+		if len(s) < 32 {
+			return nil, errors.New("CARTGATEWAY_SECRET must be at least 32 characters")
+		}
+		return []byte(s), nil
+	}
+	path := f.secretFile
+	if path == "" {
+		path = f.db + ".secret"
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) < 32 {
+			return nil, fmt.Errorf("secret file %s: must hold at least 32 characters", path)
+		}
+		return []byte(s), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("secret file: %w", err)
+	}
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	s := hex.EncodeToString(raw)
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) { // another process made it first
+			return f.secret()
+		}
+		return nil, fmt.Errorf("create secret file: %w", err)
+	}
+	if _, err := fh.WriteString(s + "\n"); err != nil {
+		_ = fh.Close()
+		return nil, fmt.Errorf("write secret file: %w", err)
+	}
+	if err := fh.Close(); err != nil {
+		return nil, err
+	}
+	return []byte(s), nil
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cartgateway/cartgateway/internal/gateway"
+	"github.com/cartgateway/cartgateway/internal/httpapi"
+	"github.com/cartgateway/cartgateway/internal/service"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	addr := fs.String("addr", envOr("CARTGATEWAY_ADDR", "127.0.0.1:8080"), "listen address (env CARTGATEWAY_ADDR)")
+	dupWindow := fs.Duration("duplicate-window", envDuration("CARTGATEWAY_DUPLICATE_WINDOW", 10*time.Minute),
+		"refuse a repeated charge/authorize (same order id, amount, card) without Idempotency-Key within this window; 0 disables (env CARTGATEWAY_DUPLICATE_WINDOW)")
+	settleAt := fs.String("settle-at", envOr("CARTGATEWAY_SETTLE_AT", "00:00"), "daily batch close time, HH:MM UTC, or \"off\" (env CARTGATEWAY_SETTLE_AT)")
+	logLevel := fs.String("log-level", envOr("CARTGATEWAY_LOG_LEVEL", "info"), "debug, info, warn or error (env CARTGATEWAY_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	cutoff, err := parseCutoff(*settleAt)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	db, svc, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc.DuplicateWindow = *dupWindow
+	if err := bootstrap(ctx, svc, stdout); err != nil {
+		return err
+	}
+
+	h := &httpapi.Handler{Service: svc, Log: log, Metrics: httpapi.NewMetrics(), Ready: db.Ping}
+	srv := &http.Server{
+		Handler:           h.Routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	log.Info("cartgateway listening", "addr", ln.Addr().String(), "db", sf.db, "settle_at", *settleAt, "duplicate_window", dupWindow.String())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if cutoff >= 0 {
+		go settleDaily(ctx, svc, log, cutoff)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutdownCtx, done := context.WithTimeout(context.Background(), 30*time.Second)
+	defer done()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// bootstrap gives an empty database one sandbox account, so that a newcomer
+// can send a request at once. Its key is printed here, once, and never logged.
+func bootstrap(ctx context.Context, svc *service.Service, stdout io.Writer) error {
+	accounts, _, err := svc.Accounts(ctx)
+	if err != nil || len(accounts) > 0 {
+		return err
+	}
+	a, key, err := svc.CreateAccount(ctx, service.NewAccount{Name: "Sandbox merchant", Environment: gateway.Sandbox})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Created a sandbox account on this empty database (the key is shown only now):\n"+
+		"  CARTGATEWAY-ACCOUNT-ID: %s\n  Authorization: Bearer %s\n", a.ID, key)
+	return nil
+}
+
+// parseCutoff reads HH:MM (UTC) as a duration after midnight; -1 for "off".
+func parseCutoff(s string) (time.Duration, error) {
+	if strings.EqualFold(s, "off") {
+		return -1, nil
+	}
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return 0, fmt.Errorf("--settle-at %q: want HH:MM (UTC) or off", s)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+// nextCutoff is the first cut-off strictly after now.
+func nextCutoff(now time.Time, cutoff time.Duration) time.Time {
+	now = now.UTC()
+	next := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).Add(cutoff)
+	if !next.After(now) {
+		next = next.AddDate(0, 0, 1)
+	}
+	return next
+}
+
+// settleDaily closes the batch at the cut-off each day. Several instances
+// may run it: a close finds only what is still captured, so the second one
+// closes nothing.
+func settleDaily(ctx context.Context, svc *service.Service, log *slog.Logger, cutoff time.Duration) {
+	for {
+		wait := time.Until(nextCutoff(time.Now(), cutoff))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		b, err := svc.Settle(ctx)
+		if err != nil {
+			log.Error("daily settlement failed", "err", err)
+			continue
+		}
+		log.Info("settlement batch closed", "batch_id", b.ID, "payments", b.Count, "totals", b.Totals)
+	}
+}
+
+func envDuration(name string, fallback time.Duration) time.Duration {
+	if v, err := time.ParseDuration(envOr(name, "")); err == nil {
+		return v
+	}
+	return fallback
+}

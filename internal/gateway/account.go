@@ -1,0 +1,117 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"math/big"
+	"time"
+)
+
+// Account is a merchant. Amounts of all its payments are minor units of its
+// settlement currency.
+type Account struct {
+	ID        string // digits, as the SDK sends it in CARTGATEWAY-ACCOUNT-ID
+	Name      string
+	Currency  string // ISO 4217
+	CreatedAt time.Time
+}
+
+// Key is a private API key of one account and one environment. Only its
+// SHA-256 is stored: keys are 160-bit random secrets, so a slow hash would add
+// cost without adding safety.
+type Key struct {
+	ID          string
+	AccountID   string
+	Environment Environment
+	Hash        []byte
+	Hint        string // the last 4 characters, to tell keys apart in listings
+	CreatedAt   time.Time
+	RevokedAt   time.Time // zero while active
+}
+
+// HashKey is the stored form of a private key.
+func HashKey(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// Matches reports in constant time whether secret is this key.
+func (k Key) Matches(secret string) bool {
+	return subtle.ConstantTimeCompare(k.Hash, HashKey(secret)) == 1
+}
+
+// NewKeySecret returns a fresh private key: 40 hex characters, the format of
+// the keys merchants already hold.
+func NewKeySecret() string {
+	b := make([]byte, 20)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// KeyHint is what listings show of a key.
+func KeyHint(secret string) string {
+	if len(secret) <= 4 {
+		return ""
+	}
+	return secret[len(secret)-4:]
+}
+
+// NewAccountID returns a random 8-digit account id.
+func NewAccountID() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(90_000_000))
+	return big.NewInt(0).Add(n, big.NewInt(10_000_000)).String()
+}
+
+// ValidAccountID accepts 1 to 18 digits without a leading zero.
+func ValidAccountID(id string) bool {
+	if len(id) == 0 || len(id) > 18 || id[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < '0' || id[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// NewID returns a 15-character id of upper-case letters and digits from
+// crypto/rand: about 77 bits, unguessable.
+func NewID() string {
+	var out [15]byte
+	var buf [32]byte
+	i := 0
+	for i < len(out) {
+		_, _ = rand.Read(buf[:])
+		for _, b := range buf {
+			// 252 = 7*36: reject above it so every symbol is equally likely.
+			if b >= 252 {
+				continue
+			}
+			out[i] = idAlphabet[b%36]
+			i++
+			if i == len(out) {
+				break
+			}
+		}
+	}
+	return string(out[:])
+}
+
+// ValidID reports whether s has the form of a transaction id.
+func ValidID(s string) bool {
+	if len(s) != 15 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,83 @@
+// Package gateway holds CartGateway's domain: payments and their money rules,
+// accounts and keys, the error type, and the interfaces of the store and the
+// processor. It does no I/O; the packages around it (sqlite, service, httpapi)
+// do.
+package gateway
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error. Each kind maps to exactly one HTTP status, in
+// httpapi; everything else about an error is its machine code and message.
+type Kind int
+
+const (
+	KindInternal       Kind = iota // a bug or an outage; the message is never shown
+	KindInvalid                    // the request is malformed or breaks a rule
+	KindUnauthorized               // authentication failed
+	KindNotFound                   // the object does not exist for this account
+	KindDeclined                   // the processor declined the payment
+	KindConflict                   // idempotency or duplicate conflict
+	KindProcessor                  // the processor failed; nothing moved
+	KindTooLarge                   // request body too large
+	KindRateLimited                // too many requests
+	KindUnavailable                // a transient store failure
+)
+
+// Error is the one error type of the domain. Code is a stable machine code
+// (e.g. "capture-exceeds-authorized"); Message is a sentence for the API user.
+type Error struct {
+	Kind    Kind
+	Code    string
+	Message string
+	// Payment carries the recorded attempt of a declined or failed payment, so
+	// that the answer can name its id and AVS/CVV results.
+	Payment *Payment
+	err     error
+}
+
+func (e *Error) Error() string {
+	if e.err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.err)
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.err }
+
+// Errorf builds an Error of the given kind and code.
+func Errorf(kind Kind, code, format string, args ...any) *Error {
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Internal wraps an unexpected error; its detail is logged, never answered.
+func Internal(err error) *Error {
+	return &Error{Kind: KindInternal, Code: "internal-error", Message: "Something went wrong while processing the request.", err: err}
+}
+
+// ErrorKind returns the kind of err, KindInternal for foreign errors.
+func ErrorKind(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}
+
+// AsError returns err as an *Error, wrapping foreign errors as internal ones.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return Internal(err)
+}
+
+// Errors the store returns; callers compare with errors.Is.
+var (
+	ErrNotFound = Errorf(KindNotFound, "not-found", "The object was not found.")
+	// ErrConflict means a compare-and-set lost a race or a unique key exists.
+	ErrConflict = Errorf(KindConflict, "conflict", "The object was changed by another request; retry.")
+)

@@ -1,0 +1,205 @@
+package gateway
+
+import "time"
+
+// Environment separates test traffic from real money. A key belongs to one.
+type Environment string
+
+const (
+	Sandbox Environment = "sandbox"
+	Live    Environment = "live"
+)
+
+// ParseEnvironment accepts "sandbox" or "live".
+func ParseEnvironment(s string) (Environment, bool) {
+	switch Environment(s) {
+	case Sandbox, Live:
+		return Environment(s), true
+	}
+	return "", false
+}
+
+// Status is where a payment is in its lifecycle.
+type Status string
+
+const (
+	StatusAuthorized Status = "authorized" // funds held, nothing captured
+	StatusCaptured   Status = "captured"   // captured, not yet settled: still voidable
+	StatusSettled    Status = "settled"    // in a closed batch: refund only
+	StatusVoided     Status = "voided"     // cancelled before settlement
+	StatusDeclined   Status = "declined"   // the processor declined the attempt
+	StatusFailed     Status = "failed"     // the processor failed; nothing moved
+)
+
+// Operation names a transaction's kind.
+type Operation string
+
+const (
+	OpAuthorize Operation = "authorize"
+	OpCharge    Operation = "charge"
+	OpCapture   Operation = "capture"
+	OpRefund    Operation = "refund"
+	OpVoid      Operation = "void"
+)
+
+// Result is the outcome of one transaction.
+type Result string
+
+const (
+	ResultApproved Result = "approved"
+	ResultDeclined Result = "declined"
+	ResultError    Result = "error"
+)
+
+// MinimumPaymentAmount is the smallest charge or authorization, in minor units.
+const MinimumPaymentAmount = 100
+
+// CardSummary is all that is ever kept of a card: never the number or CVV.
+type CardSummary struct {
+	Brand       string
+	BIN         string
+	Last4       string
+	ExpMonth    int
+	ExpYear     int
+	Fingerprint string // keyed HMAC of the number, for duplicate detection
+}
+
+// Customer is the cardholder and billing address.
+type Customer struct {
+	FirstName, LastName, Email, Phone string
+	Address, City, State, Zip, Country string
+}
+
+// ThreeDS holds 3-D Secure results as the merchant sent them; stored and shown.
+type ThreeDS struct {
+	CAVV, Validated, TransactionID, ServerTransactionID, Version, PaResStatus string
+}
+
+// Payment is one card payment and its money. Its ID is the id of the
+// transaction that created it (the authorize or charge).
+type Payment struct {
+	ID          string
+	AccountID   string
+	Environment Environment
+	Status      Status
+	Currency    string
+
+	AuthorizedAmount int64
+	CapturedAmount   int64
+	RefundedAmount   int64
+
+	OrderID  string
+	Card     CardSummary
+	Customer Customer
+	AVSCode  string
+	CVVCode  string
+	// DeclineCode is the machine code of a declined or failed attempt.
+	DeclineCode string
+	Source      string
+	ThreeDS     ThreeDS
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	SettledAt time.Time // zero until settled
+	BatchID   string
+
+	// Version increases with every update; stores compare-and-set on it.
+	Version int64
+
+	// Transactions is filled by lookups, oldest first.
+	Transactions []Transaction
+}
+
+// Transaction is one operation on a payment, approved or not.
+type Transaction struct {
+	ID          string
+	PaymentID   string
+	AccountID   string
+	Environment Environment
+	Operation   Operation
+	Result      Result
+	Amount      int64
+	Code        string // decline or error code, empty when approved
+	RequestID   string
+	CreatedAt   time.Time
+}
+
+// RefundableAmount is the captured money not yet refunded.
+func (p Payment) RefundableAmount() int64 {
+	if p.Status != StatusCaptured && p.Status != StatusSettled {
+		return 0
+	}
+	return p.CapturedAmount - p.RefundedAmount
+}
+
+// Capture takes amount (at most the authorized amount, once) of an authorized
+// payment. It returns the payment as it will be after the capture.
+func (p Payment) Capture(amount int64) (Payment, error) {
+	if err := p.requireApproved(); err != nil {
+		return p, err
+	}
+	switch p.Status {
+	case StatusCaptured, StatusSettled:
+		return p, Errorf(KindInvalid, "already-captured", "The payment has already been captured; a payment is captured once.")
+	case StatusAuthorized:
+	default:
+		return p, Errorf(KindInvalid, "payment-not-capturable", "The payment cannot be captured in status %s.", p.Status)
+	}
+	if amount < 1 {
+		return p, Errorf(KindInvalid, "invalid-amount", "The amount must be at least 1.")
+	}
+	if amount > p.AuthorizedAmount {
+		return p, Errorf(KindInvalid, "capture-exceeds-authorized", "The capture amount %d exceeds the authorized amount %d.", amount, p.AuthorizedAmount)
+	}
+	p.Status = StatusCaptured
+	p.CapturedAmount = amount
+	return p, nil
+}
+
+// Refund returns amount of the captured money; partial refunds may repeat
+// until the captured amount is used up.
+func (p Payment) Refund(amount int64) (Payment, error) {
+	if err := p.requireApproved(); err != nil {
+		return p, err
+	}
+	if p.Status == StatusAuthorized {
+		return p, Errorf(KindInvalid, "payment-not-captured", "Only captured money can be refunded; void the authorization instead.")
+	}
+	if amount < 1 {
+		return p, Errorf(KindInvalid, "invalid-amount", "The amount must be at least 1.")
+	}
+	if remaining := p.RefundableAmount(); amount > remaining {
+		return p, Errorf(KindInvalid, "refund-exceeds-captured", "The refund amount %d exceeds the refundable amount %d.", amount, remaining)
+	}
+	p.RefundedAmount += amount
+	return p, nil
+}
+
+// Void cancels an authorization, or a capture that is not yet settled.
+func (p Payment) Void() (Payment, error) {
+	if err := p.requireApproved(); err != nil {
+		return p, err
+	}
+	switch p.Status {
+	case StatusSettled:
+		return p, Errorf(KindInvalid, "payment-settled", "The payment is settled and can no longer be voided; refund it instead.")
+	case StatusCaptured:
+		if p.RefundedAmount > 0 {
+			return p, Errorf(KindInvalid, "payment-has-refunds", "The payment has refunds and can no longer be voided; refund the rest instead.")
+		}
+	}
+	p.Status = StatusVoided
+	return p, nil
+}
+
+// requireApproved refuses operations on attempts that moved no money, and on
+// voided payments, before the status-specific checks.
+func (p Payment) requireApproved() error {
+	switch p.Status {
+	case StatusDeclined, StatusFailed:
+		return Errorf(KindInvalid, "payment-not-approved", "The payment was not approved; there is nothing to operate on.")
+	case StatusVoided:
+		return Errorf(KindInvalid, "payment-voided", "The payment has been voided.")
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps accounts, keys and payments. Each Update is one atomic
+// transaction: it commits only if fn returns nil. Implementations must make
+// UpdatePayment a compare-and-set on Version so that two transactions that
+// read the same payment cannot both write it.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(ReadTx) error) error
+	Close() error
+}
+
+// ReadTx reads a consistent snapshot.
+type ReadTx interface {
+	Account(ctx context.Context, id string) (Account, error)
+	Accounts(ctx context.Context) ([]Account, error)
+	// Keys lists an account's keys, revoked ones included.
+	Keys(ctx context.Context, accountID string) ([]Key, error)
+	// PaymentByTransaction finds the payment that the transaction txID belongs
+	// to, with its transactions, within one account and environment.
+	PaymentByTransaction(ctx context.Context, accountID string, env Environment, txID string) (Payment, error)
+	IdempotencyRecord(ctx context.Context, accountID string, env Environment, key string) (IdempotencyRecord, error)
+	// FindDuplicate returns the id of a live (not declined, failed or voided)
+	// payment matching q, or ErrNotFound.
+	FindDuplicate(ctx context.Context, q DuplicateQuery) (string, error)
+}
+
+// Tx is a read-write transaction.
+type Tx interface {
+	ReadTx
+	// CreateAccount fails with ErrConflict when the id exists.
+	CreateAccount(ctx context.Context, a Account) error
+	AddKey(ctx context.Context, k Key) error
+	// RevokeKey fails with ErrNotFound for an unknown or already revoked key.
+	RevokeKey(ctx context.Context, accountID, keyID string, at time.Time) error
+	InsertPayment(ctx context.Context, p Payment) error
+	// UpdatePayment writes p if the stored version is still p.Version, and
+	// stores p.Version+1; otherwise it fails with ErrConflict.
+	UpdatePayment(ctx context.Context, p Payment) error
+	InsertTransaction(ctx context.Context, t Transaction) error
+	// SaveIdempotencyRecord fails with ErrConflict when the key exists.
+	SaveIdempotencyRecord(ctx context.Context, r IdempotencyRecord) error
+	// InsertEvent appends to the outbox in the same transaction as the change.
+	InsertEvent(ctx context.Context, e Event) error
+	// SettleCaptured moves every captured payment into batch b and fills in
+	// its count and total.
+	SettleCaptured(ctx context.Context, b *SettlementBatch) error
+}
+
+// IdempotencyRecord is the first answer given to a request with an
+// Idempotency-Key, replayed to later requests with the same key and body.
+type IdempotencyRecord struct {
+	AccountID   string
+	Environment Environment
+	Key         string
+	RequestHash []byte // SHA-256 of method, path and body
+	Status      int
+	Body        []byte
+	CreatedAt   time.Time
+}
+
+// DuplicateQuery describes a charge or authorization that may repeat a recent one.
+type DuplicateQuery struct {
+	AccountID   string
+	Environment Environment
+	OrderID     string
+	Amount      int64
+	Fingerprint string
+	Since       time.Time
+}
+
+// Event is an outbox row: a change that webhooks will announce.
+type Event struct {
+	ID          string
+	AccountID   string
+	Environment Environment
+	Type        string // e.g. "payment.captured"
+	PaymentID   string
+	CreatedAt   time.Time
+}
+
+// SettlementBatch is one batch close.
+type SettlementBatch struct {
+	ID       string
+	ClosedAt time.Time
+	Count    int64
+	// Totals are per currency: a batch spans accounts.
+	Totals map[string]int64
+}

@@ -1,0 +1,179 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/cartgateway/cartgateway/internal/gateway"
+)
+
+// fields is a request body's top-level object. Each field is parsed on its
+// own so that errors name it, numbers keep their exact text (card numbers
+// never pass through float64), and unknown fields are ignored.
+type fields map[string]json.RawMessage
+
+func invalid(code, format string, args ...any) *gateway.Error {
+	return gateway.Errorf(gateway.KindInvalid, code, format, args...)
+}
+
+func parseFields(body []byte) (fields, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, invalid("invalid-json", "The request body must be a JSON object.")
+	}
+	if body[0] != '{' {
+		return nil, invalid("invalid-json", "The request body must be a JSON object.")
+	}
+	var f fields
+	if err := json.Unmarshal(body, &f); err != nil {
+		return nil, invalid("invalid-json", "The request body is not valid JSON.")
+	}
+	return f, nil
+}
+
+// maxFieldLength bounds every text field.
+const maxFieldLength = 255
+
+// text returns a string, number or boolean field as text; ok is false for an
+// absent or null field.
+func (f fields) text(name string) (s string, ok bool, err error) {
+	raw, present := f[name]
+	if !present {
+		return "", false, nil
+	}
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return "", false, nil
+	case raw[0] == '"':
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", false, invalid("invalid-"+fieldCode(name), "%s must be a string.", name)
+		}
+		s = strings.TrimSpace(s)
+	case raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9':
+		s = string(raw) // the number's exact text
+	case string(raw) == "true" || string(raw) == "false":
+		s = string(raw)
+	default:
+		return "", false, invalid("invalid-"+fieldCode(name), "%s must be a string or a number.", name)
+	}
+	if utf8.RuneCountInString(s) > maxFieldLength {
+		return "", false, invalid("invalid-"+fieldCode(name), "%s must be at most %d characters.", name, maxFieldLength)
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return "", false, invalid("invalid-"+fieldCode(name), "%s must not contain control characters.", name)
+	}
+	return s, s != "", nil
+}
+
+// optional returns a field's text or "" when absent.
+func (f fields) optional(name string) (string, error) {
+	s, _, err := f.text(name)
+	return s, err
+}
+
+// required returns a field's text, refusing an absent, null or empty one.
+func (f fields) required(name string) (string, error) {
+	s, ok, err := f.text(name)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", invalid("missing-"+fieldCode(name), "%s is required.", name)
+	}
+	return s, nil
+}
+
+// maxAmount keeps sums far from int64 overflow: 10^13 minor units.
+const maxAmount = 10_000_000_000_000
+
+// amount returns a required integer amount in minor units, from a JSON
+// integer or a string of digits. Fractions and exponents are refused: amounts
+// are never floats.
+func (f fields) amount(name string) (int64, error) {
+	s, err := f.required(name)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n > maxAmount {
+		return 0, invalid("invalid-"+fieldCode(name), "%s must be a whole number of minor units (cents), at most %d.", name, int64(maxAmount))
+	}
+	return n, nil
+}
+
+func fieldCode(name string) string { return strings.ReplaceAll(name, "_", "-") }
+
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == ""
+}
+
+func (f fields) email(name string) (string, error) {
+	s, err := f.required(name)
+	if err != nil {
+		return "", err
+	}
+	if !validEmail(s) {
+		return "", invalid("invalid-"+fieldCode(name), "%s must be an email address.", name)
+	}
+	return s, nil
+}
+
+// parser reads fields one after another and keeps the first error, so that
+// request decoders read as a list of fields.
+type parser struct {
+	f   fields
+	err error
+}
+
+func (p *parser) keep(s string, err error) string {
+	if p.err == nil {
+		p.err = err
+	}
+	return s
+}
+
+func (p *parser) required(name string) string {
+	if p.err != nil {
+		return ""
+	}
+	return p.keep(p.f.required(name))
+}
+
+func (p *parser) optional(name string) string {
+	if p.err != nil {
+		return ""
+	}
+	return p.keep(p.f.optional(name))
+}
+
+func (p *parser) email(name string) string {
+	if p.err != nil {
+		return ""
+	}
+	return p.keep(p.f.email(name))
+}
+
+func (p *parser) amount(name string) int64 {
+	if p.err != nil {
+		return 0
+	}
+	n, err := p.f.amount(name)
+	p.err = err
+	return n
+}
+
+// describe is used in messages that name a value the client sent; it quotes
+// and truncates it.
+func describe(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}

@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the gateway's Prometheus series, on a registry of its own.
+type Metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	payments *prometheus.CounterVec
+}
+
+// NewMetrics registers the gateway's series and the Go runtime's.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cartgateway_http_requests_total", Help: "HTTP requests by endpoint and status code.",
+		}, []string{"endpoint", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "cartgateway_http_request_duration_seconds", Help: "HTTP request latency by endpoint.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"endpoint"}),
+		payments: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cartgateway_payments_total", Help: "Payment operations by operation and outcome (approved, declined, refused, error).",
+		}, []string{"operation", "outcome"}),
+	}
+	m.registry.MustRegister(m.requests, m.latency, m.payments,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the series in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) observeRequest(endpoint string, status int, elapsed time.Duration) {
+	m.requests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(endpoint).Observe(elapsed.Seconds())
+}
+
+// observePayment counts an operation's outcome from its answer's status.
+func (h *Handler) observePayment(operation string, status int) {
+	outcome := "approved"
+	switch {
+	case status >= 500:
+		outcome = "error"
+	case status >= 400:
+		outcome = "refused"
+	}
+	h.Metrics.payments.WithLabelValues(operation, outcome).Inc()
+}
+
+func levelFor(status int) slog.Level {
+	if status >= 500 {
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+func slogString(k, v string) slog.Attr { return slog.String(k, v) }
+func slogInt(k string, v int) slog.Attr  { return slog.Int(k, v) }

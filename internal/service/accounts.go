@@ -1,0 +1,175 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/cartgateway/cartgateway/internal/gateway"
+	"github.com/cartgateway/cartgateway/internal/money"
+)
+
+// NewAccount is what an operator gives to create a merchant account. ID and
+// Key are optional: given, they import an existing merchant's credentials.
+type NewAccount struct {
+	ID, Name, Currency, Key string
+	Environment             gateway.Environment
+}
+
+// CreateAccount creates an account with one private key and returns both;
+// the key's secret is returned only here.
+func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (gateway.Account, string, error) {
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		return gateway.Account{}, "", gateway.Errorf(gateway.KindInvalid, "invalid-name", "The account needs a name.")
+	}
+	cur := money.USD
+	if in.Currency != "" {
+		var ok bool
+		if cur, ok = money.LookupCurrency(in.Currency); !ok {
+			return gateway.Account{}, "", gateway.Errorf(gateway.KindInvalid, "invalid-currency", "%q is not an ISO 4217 currency code.", in.Currency)
+		}
+	}
+	explicitID := in.ID != ""
+	if explicitID && !gateway.ValidAccountID(in.ID) {
+		return gateway.Account{}, "", gateway.Errorf(gateway.KindInvalid, "invalid-account-id", "An account id is 1 to 18 digits without a leading zero.")
+	}
+	a := gateway.Account{ID: in.ID, Name: name, Currency: cur.Code, CreatedAt: s.now()}
+	var secret string
+	for attempt := 0; ; attempt++ {
+		if !explicitID {
+			a.ID = gateway.NewAccountID()
+		}
+		var err error
+		err = s.Store.Update(ctx, func(tx gateway.Tx) error {
+			if err := tx.CreateAccount(ctx, a); err != nil {
+				return err
+			}
+			var key gateway.Key
+			key, secret, err = s.newKey(a.ID, in.Environment, in.Key)
+			if err != nil {
+				return err
+			}
+			return tx.AddKey(ctx, key)
+		})
+		if errors.Is(err, gateway.ErrConflict) {
+			if explicitID || attempt > 5 {
+				return a, "", gateway.Errorf(gateway.KindConflict, "account-exists", "An account with id %s, or that key, already exists.", a.ID)
+			}
+			continue // a random id collided: draw another
+		}
+		return a, secret, err
+	}
+}
+
+// AddKey gives an account another key (for rotation without downtime).
+func (s *Service) AddKey(ctx context.Context, accountID string, env gateway.Environment, secret string) (gateway.Key, string, error) {
+	var key gateway.Key
+	err := s.Store.Update(ctx, func(tx gateway.Tx) error {
+		if _, err := tx.Account(ctx, accountID); err != nil {
+			return err
+		}
+		var err error
+		if key, secret, err = s.newKey(accountID, env, secret); err != nil {
+			return err
+		}
+		return tx.AddKey(ctx, key)
+	})
+	if errors.Is(err, gateway.ErrConflict) {
+		return key, "", gateway.Errorf(gateway.KindConflict, "key-exists", "That key is already in use.")
+	}
+	return key, secret, err
+}
+
+// RevokeKey makes a key unusable at once.
+func (s *Service) RevokeKey(ctx context.Context, accountID, keyID string) error {
+	return s.Store.Update(ctx, func(tx gateway.Tx) error { return tx.RevokeKey(ctx, accountID, keyID, s.now()) })
+}
+
+// Accounts lists every account with its keys.
+func (s *Service) Accounts(ctx context.Context) ([]gateway.Account, map[string][]gateway.Key, error) {
+	var accounts []gateway.Account
+	keys := map[string][]gateway.Key{}
+	err := s.Store.View(ctx, func(tx gateway.ReadTx) error {
+		var err error
+		if accounts, err = tx.Accounts(ctx); err != nil {
+			return err
+		}
+		for _, a := range accounts {
+			if keys[a.ID], err = tx.Keys(ctx, a.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return accounts, keys, err
+}
+
+// minKeyLength keeps imported keys from being guessable.
+const minKeyLength = 20
+
+func (s *Service) newKey(accountID string, env gateway.Environment, secret string) (gateway.Key, string, error) {
+	if env == "" {
+		env = gateway.Sandbox
+	}
+	if _, ok := gateway.ParseEnvironment(string(env)); !ok {
+		return gateway.Key{}, "", gateway.Errorf(gateway.KindInvalid, "invalid-environment", "The environment must be sandbox or live.")
+	}
+	if secret == "" {
+		secret = gateway.NewKeySecret()
+	}
+	if len(secret) < minKeyLength || strings.ContainsAny(secret, " \t\r\n") {
+		return gateway.Key{}, "", gateway.Errorf(gateway.KindInvalid, "invalid-key", "A private key has at least %d characters and no spaces.", minKeyLength)
+	}
+	return gateway.Key{ID: gateway.NewID(), AccountID: accountID, Environment: env, Hash: gateway.HashKey(secret),
+		Hint: gateway.KeyHint(secret), CreatedAt: s.now()}, secret, nil
+}
+
+var errUnauthorized = gateway.Errorf(gateway.KindUnauthorized, "invalid-passed-privatekey", "The access token is not valid.")
+
+// Authenticate finds the caller of a request from its account id, private
+// key and optional environment header. Every failure looks the same to the
+// caller, whatever part was wrong.
+func (s *Service) Authenticate(ctx context.Context, accountID, secret, environment string) (Caller, error) {
+	if secret == "" {
+		return Caller{}, gateway.Errorf(gateway.KindUnauthorized, "missing-privatekey", "The Authorization header must carry a Bearer private key.")
+	}
+	if accountID == "" {
+		return Caller{}, gateway.Errorf(gateway.KindUnauthorized, "missing-account-id", "The CARTGATEWAY-ACCOUNT-ID header is required.")
+	}
+	if !gateway.ValidAccountID(accountID) {
+		return Caller{}, errUnauthorized
+	}
+	var caller Caller
+	err := s.Store.View(ctx, func(tx gateway.ReadTx) error {
+		a, err := tx.Account(ctx, accountID)
+		if errors.Is(err, gateway.ErrNotFound) {
+			return errUnauthorized
+		}
+		if err != nil {
+			return err
+		}
+		keys, err := tx.Keys(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			// Compare every key, matched or not, so timing tells nothing.
+			if k.Matches(secret) && k.RevokedAt.IsZero() {
+				caller = Caller{Account: a, Environment: k.Environment}
+			}
+		}
+		if caller.Environment == "" {
+			return errUnauthorized
+		}
+		return nil
+	})
+	if err != nil {
+		return Caller{}, err
+	}
+	if environment != "" && !strings.EqualFold(environment, string(caller.Environment)) {
+		return Caller{}, gateway.Errorf(gateway.KindUnauthorized, "environment-mismatch",
+			"The key is not valid for the %q environment.", environment)
+	}
+	return caller, nil
+}

@@ -1,0 +1,155 @@
+// Package sqlstore implements gateway.Store over database/sql. The SQL is
+// written once with "?" placeholders; a Dialect adapts it to each backend
+// (sqlite, postgres) and tells which driver errors mean what.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cartgateway/cartgateway/internal/gateway"
+)
+
+// Dialect is what differs between backends.
+type Dialect struct {
+	Name string
+	// Rebind turns "?" placeholders into the backend's form.
+	Rebind func(query string) string
+	// IsUniqueViolation reports a unique or primary key violation.
+	IsUniqueViolation func(error) bool
+	// ForUpdate is appended to reads that precede a write of the same row.
+	ForUpdate string
+	// Migrations holds NNNN_name.sql files applied in order.
+	Migrations fs.FS
+}
+
+// DB is a store. Writes go through write, reads through read; on SQLite
+// these are separate pools (one writer connection, several readers).
+type DB struct {
+	write, read *sql.DB
+	d           Dialect
+}
+
+// New wraps open pools; Migrate must have run.
+func New(write, read *sql.DB, d Dialect) *DB {
+	return &DB{write: write, read: read, d: d}
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.write.PingContext(ctx) }
+
+// Update runs fn in one read-write transaction.
+func (db *DB) Update(ctx context.Context, fn func(gateway.Tx) error) error {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return gateway.Internal(fmt.Errorf("begin: %w", err))
+	}
+	if err := fn(&tx{db: db, q: sqlTx, writable: true}); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return gateway.Internal(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(ctx context.Context, fn func(gateway.ReadTx) error) error {
+	sqlTx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return gateway.Internal(fmt.Errorf("begin read: %w", err))
+	}
+	defer func() { _ = sqlTx.Rollback() }()
+	return fn(&tx{db: db, q: sqlTx})
+}
+
+//go:embed schema_migrations.sql
+var bookkeeping embed.FS
+
+// Migrate applies, in order and each in its own transaction, the migrations
+// not yet applied. It refuses a database whose schema is newer than this
+// binary knows.
+func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	ddl, _ := bookkeeping.ReadFile("schema_migrations.sql")
+	if _, err := db.ExecContext(ctx, string(ddl)); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(d.Migrations, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var applied int
+	if err := db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&applied); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if applied > len(names) {
+		return fmt.Errorf("the database schema is at version %d but this cartgateway knows only %d: upgrade cartgateway", applied, len(names))
+	}
+	for i, name := range names {
+		version := i + 1
+		if n, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0]); err != nil || n != version {
+			return fmt.Errorf("migration %s: expected number %04d", name, version)
+		}
+		if version <= applied {
+			continue
+		}
+		body, err := fs.ReadFile(d.Migrations, name)
+		if err != nil {
+			return err
+		}
+		if err := migrateOne(ctx, db, d, version, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func migrateOne(ctx context.Context, db *sql.DB, d Dialect, version int, body string) error {
+	t, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = t.Rollback() }()
+	if _, err := t.ExecContext(ctx, body); err != nil {
+		return err
+	}
+	if _, err := t.ExecContext(ctx, d.Rebind("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"), version, formatTime(time.Now())); err != nil {
+		return err
+	}
+	return t.Commit()
+}
+
+// timeLayout is fixed-width so that text comparison orders times.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func nullTime(t time.Time) sql.NullString {
+	if t.IsZero() {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: formatTime(t), Valid: true}
+}
+
+func parseTime(s string) (time.Time, error) {
+	return time.Parse(timeLayout, s)
+}

@@ -1,0 +1,342 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cartgateway/cartgateway/internal/gateway"
+)
+
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// tx implements gateway.Tx over one database transaction.
+type tx struct {
+	db       *DB
+	q        querier
+	writable bool // reads lock the rows they return (FOR UPDATE where supported)
+}
+
+func (t *tx) rebind(query string) string { return t.db.d.Rebind(query) }
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := t.q.ExecContext(ctx, t.rebind(query), args...)
+	if err != nil && t.db.d.IsUniqueViolation(err) {
+		return nil, gateway.ErrConflict
+	}
+	if err != nil {
+		return nil, gateway.Internal(err)
+	}
+	return res, nil
+}
+
+func (t *tx) forUpdate() string {
+	if t.writable {
+		return t.db.d.ForUpdate
+	}
+	return ""
+}
+
+func notFoundOr(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return gateway.ErrNotFound
+	}
+	return gateway.Internal(err)
+}
+
+func (t *tx) Account(ctx context.Context, id string) (gateway.Account, error) {
+	var a gateway.Account
+	var created string
+	err := t.q.QueryRowContext(ctx, t.rebind("SELECT id, name, currency, created_at FROM accounts WHERE id = ?"), id).
+		Scan(&a.ID, &a.Name, &a.Currency, &created)
+	if err != nil {
+		return a, notFoundOr(err)
+	}
+	a.CreatedAt, err = parseTime(created)
+	return a, err
+}
+
+func (t *tx) Accounts(ctx context.Context) ([]gateway.Account, error) {
+	rows, err := t.q.QueryContext(ctx, t.rebind("SELECT id, name, currency, created_at FROM accounts ORDER BY created_at, id"))
+	if err != nil {
+		return nil, gateway.Internal(err)
+	}
+	defer rows.Close()
+	var out []gateway.Account
+	for rows.Next() {
+		var a gateway.Account
+		var created string
+		if err := rows.Scan(&a.ID, &a.Name, &a.Currency, &created); err != nil {
+			return nil, gateway.Internal(err)
+		}
+		if a.CreatedAt, err = parseTime(created); err != nil {
+			return nil, gateway.Internal(err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) CreateAccount(ctx context.Context, a gateway.Account) error {
+	_, err := t.exec(ctx, "INSERT INTO accounts (id, name, currency, created_at) VALUES (?, ?, ?, ?)",
+		a.ID, a.Name, a.Currency, formatTime(a.CreatedAt))
+	return err
+}
+
+func (t *tx) Keys(ctx context.Context, accountID string) ([]gateway.Key, error) {
+	rows, err := t.q.QueryContext(ctx, t.rebind(`SELECT id, account_id, environment, hash, hint, created_at, revoked_at
+		FROM api_keys WHERE account_id = ? ORDER BY created_at, id`), accountID)
+	if err != nil {
+		return nil, gateway.Internal(err)
+	}
+	defer rows.Close()
+	var out []gateway.Key
+	for rows.Next() {
+		var k gateway.Key
+		var created string
+		var revoked sql.NullString
+		if err := rows.Scan(&k.ID, &k.AccountID, &k.Environment, &k.Hash, &k.Hint, &created, &revoked); err != nil {
+			return nil, gateway.Internal(err)
+		}
+		if k.CreatedAt, err = parseTime(created); err != nil {
+			return nil, gateway.Internal(err)
+		}
+		if revoked.Valid {
+			if k.RevokedAt, err = parseTime(revoked.String); err != nil {
+				return nil, gateway.Internal(err)
+			}
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) AddKey(ctx context.Context, k gateway.Key) error {
+	_, err := t.exec(ctx, `INSERT INTO api_keys (id, account_id, environment, hash, hint, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, k.ID, k.AccountID, string(k.Environment), k.Hash, k.Hint, formatTime(k.CreatedAt))
+	return err
+}
+
+func (t *tx) RevokeKey(ctx context.Context, accountID, keyID string, at time.Time) error {
+	res, err := t.exec(ctx, "UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND id = ? AND revoked_at IS NULL",
+		formatTime(at), accountID, keyID)
+	if err != nil {
+		return err
+	}
+	return oneRow(res, gateway.ErrNotFound)
+}
+
+func oneRow(res sql.Result, otherwise error) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return gateway.Internal(err)
+	}
+	if n != 1 {
+		return otherwise
+	}
+	return nil
+}
+
+const paymentColumns = `id, account_id, environment, status, currency,
+	authorized_amount, captured_amount, refunded_amount, order_id,
+	card_brand, card_bin, card_last4, card_exp_month, card_exp_year, card_fingerprint,
+	first_name, last_name, email, phone, address, city, state, zip, country,
+	avs_code, cvv_code, decline_code, source,
+	threeds_cavv, threeds_validated, threeds_transaction_id, threeds_server_transaction_id, threeds_version, threeds_parres_status,
+	created_at, updated_at, settled_at, batch_id, version`
+
+func paymentArgs(p *gateway.Payment) []any {
+	return []any{p.ID, p.AccountID, string(p.Environment), string(p.Status), p.Currency,
+		p.AuthorizedAmount, p.CapturedAmount, p.RefundedAmount, p.OrderID,
+		p.Card.Brand, p.Card.BIN, p.Card.Last4, p.Card.ExpMonth, p.Card.ExpYear, p.Card.Fingerprint,
+		p.Customer.FirstName, p.Customer.LastName, p.Customer.Email, p.Customer.Phone, p.Customer.Address,
+		p.Customer.City, p.Customer.State, p.Customer.Zip, p.Customer.Country,
+		p.AVSCode, p.CVVCode, p.DeclineCode, p.Source,
+		p.ThreeDS.CAVV, p.ThreeDS.Validated, p.ThreeDS.TransactionID, p.ThreeDS.ServerTransactionID, p.ThreeDS.Version, p.ThreeDS.PaResStatus,
+		formatTime(p.CreatedAt), formatTime(p.UpdatedAt), nullTime(p.SettledAt), nullString(p.BatchID), p.Version}
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func scanPayment(row interface{ Scan(...any) error }) (gateway.Payment, error) {
+	var p gateway.Payment
+	var created, updated string
+	var settled, batch sql.NullString
+	err := row.Scan(&p.ID, &p.AccountID, &p.Environment, &p.Status, &p.Currency,
+		&p.AuthorizedAmount, &p.CapturedAmount, &p.RefundedAmount, &p.OrderID,
+		&p.Card.Brand, &p.Card.BIN, &p.Card.Last4, &p.Card.ExpMonth, &p.Card.ExpYear, &p.Card.Fingerprint,
+		&p.Customer.FirstName, &p.Customer.LastName, &p.Customer.Email, &p.Customer.Phone, &p.Customer.Address,
+		&p.Customer.City, &p.Customer.State, &p.Customer.Zip, &p.Customer.Country,
+		&p.AVSCode, &p.CVVCode, &p.DeclineCode, &p.Source,
+		&p.ThreeDS.CAVV, &p.ThreeDS.Validated, &p.ThreeDS.TransactionID, &p.ThreeDS.ServerTransactionID, &p.ThreeDS.Version, &p.ThreeDS.PaResStatus,
+		&created, &updated, &settled, &batch, &p.Version)
+	if err != nil {
+		return p, err
+	}
+	if p.CreatedAt, err = parseTime(created); err != nil {
+		return p, err
+	}
+	if p.UpdatedAt, err = parseTime(updated); err != nil {
+		return p, err
+	}
+	if settled.Valid {
+		if p.SettledAt, err = parseTime(settled.String); err != nil {
+			return p, err
+		}
+	}
+	p.BatchID = batch.String
+	return p, nil
+}
+
+func (t *tx) PaymentByTransaction(ctx context.Context, accountID string, env gateway.Environment, txID string) (gateway.Payment, error) {
+	row := t.q.QueryRowContext(ctx, t.rebind(`SELECT `+paymentColumns+` FROM payments WHERE id =
+		(SELECT payment_id FROM transactions WHERE id = ? AND account_id = ? AND environment = ?)`+t.forUpdate()),
+		txID, accountID, string(env))
+	p, err := scanPayment(row)
+	if err != nil {
+		return p, notFoundOr(err)
+	}
+	p.Transactions, err = t.transactions(ctx, p.ID)
+	return p, err
+}
+
+func (t *tx) transactions(ctx context.Context, paymentID string) ([]gateway.Transaction, error) {
+	rows, err := t.q.QueryContext(ctx, t.rebind(`SELECT id, payment_id, account_id, environment, operation, result, amount, code, request_id, created_at
+		FROM transactions WHERE payment_id = ? ORDER BY created_at, id`), paymentID)
+	if err != nil {
+		return nil, gateway.Internal(err)
+	}
+	defer rows.Close()
+	var out []gateway.Transaction
+	for rows.Next() {
+		var tr gateway.Transaction
+		var created string
+		if err := rows.Scan(&tr.ID, &tr.PaymentID, &tr.AccountID, &tr.Environment, &tr.Operation, &tr.Result, &tr.Amount, &tr.Code, &tr.RequestID, &created); err != nil {
+			return nil, gateway.Internal(err)
+		}
+		if tr.CreatedAt, err = parseTime(created); err != nil {
+			return nil, gateway.Internal(err)
+		}
+		out = append(out, tr)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) InsertPayment(ctx context.Context, p gateway.Payment) error {
+	_, err := t.exec(ctx, "INSERT INTO payments ("+paymentColumns+") VALUES ("+placeholders(39)+")", paymentArgs(&p)...)
+	return err
+}
+
+func (t *tx) UpdatePayment(ctx context.Context, p gateway.Payment) error {
+	res, err := t.exec(ctx, `UPDATE payments SET status = ?, authorized_amount = ?, captured_amount = ?, refunded_amount = ?,
+		updated_at = ?, settled_at = ?, batch_id = ?, version = version + 1
+		WHERE id = ? AND account_id = ? AND version = ?`,
+		string(p.Status), p.AuthorizedAmount, p.CapturedAmount, p.RefundedAmount,
+		formatTime(p.UpdatedAt), nullTime(p.SettledAt), nullString(p.BatchID),
+		p.ID, p.AccountID, p.Version)
+	if err != nil {
+		return err
+	}
+	return oneRow(res, gateway.ErrConflict)
+}
+
+func (t *tx) InsertTransaction(ctx context.Context, tr gateway.Transaction) error {
+	_, err := t.exec(ctx, `INSERT INTO transactions (id, payment_id, account_id, environment, operation, result, amount, code, request_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		tr.ID, tr.PaymentID, tr.AccountID, string(tr.Environment), string(tr.Operation), string(tr.Result), tr.Amount, tr.Code, tr.RequestID, formatTime(tr.CreatedAt))
+	return err
+}
+
+func (t *tx) IdempotencyRecord(ctx context.Context, accountID string, env gateway.Environment, key string) (gateway.IdempotencyRecord, error) {
+	r := gateway.IdempotencyRecord{AccountID: accountID, Environment: env, Key: key}
+	var created string
+	err := t.q.QueryRowContext(ctx, t.rebind(`SELECT request_hash, status, body, created_at FROM idempotency_keys
+		WHERE account_id = ? AND environment = ? AND key = ?`), accountID, string(env), key).
+		Scan(&r.RequestHash, &r.Status, &r.Body, &created)
+	if err != nil {
+		return r, notFoundOr(err)
+	}
+	r.CreatedAt, err = parseTime(created)
+	return r, err
+}
+
+func (t *tx) SaveIdempotencyRecord(ctx context.Context, r gateway.IdempotencyRecord) error {
+	_, err := t.exec(ctx, `INSERT INTO idempotency_keys (account_id, environment, key, request_hash, status, body, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, r.AccountID, string(r.Environment), r.Key, r.RequestHash, r.Status, r.Body, formatTime(r.CreatedAt))
+	return err
+}
+
+func (t *tx) FindDuplicate(ctx context.Context, q gateway.DuplicateQuery) (string, error) {
+	var id string
+	err := t.q.QueryRowContext(ctx, t.rebind(`SELECT id FROM payments
+		WHERE account_id = ? AND environment = ? AND order_id = ? AND created_at >= ?
+		AND authorized_amount = ? AND card_fingerprint = ? AND status NOT IN ('declined', 'failed', 'voided')
+		ORDER BY created_at LIMIT 1`),
+		q.AccountID, string(q.Environment), q.OrderID, formatTime(q.Since), q.Amount, q.Fingerprint).Scan(&id)
+	if err != nil {
+		return "", notFoundOr(err)
+	}
+	return id, nil
+}
+
+func (t *tx) InsertEvent(ctx context.Context, e gateway.Event) error {
+	_, err := t.exec(ctx, `INSERT INTO events (id, account_id, environment, type, payment_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.ID, e.AccountID, string(e.Environment), e.Type, e.PaymentID, formatTime(e.CreatedAt))
+	return err
+}
+
+func (t *tx) SettleCaptured(ctx context.Context, b *gateway.SettlementBatch) error {
+	b.Totals = map[string]int64{}
+	rows, err := t.q.QueryContext(ctx, t.rebind(`SELECT currency, COUNT(*), COALESCE(SUM(captured_amount - refunded_amount), 0)
+		FROM payments WHERE status = 'captured' GROUP BY currency ORDER BY currency`))
+	if err != nil {
+		return gateway.Internal(err)
+	}
+	defer rows.Close()
+	b.Count = 0
+	for rows.Next() {
+		var cur string
+		var n, total int64
+		if err := rows.Scan(&cur, &n, &total); err != nil {
+			return gateway.Internal(err)
+		}
+		b.Count += n
+		b.Totals[cur] = total
+	}
+	if err := rows.Err(); err != nil {
+		return gateway.Internal(err)
+	}
+	at := formatTime(b.ClosedAt)
+	if b.Count == 0 {
+		return nil
+	}
+	res, err := t.exec(ctx, `UPDATE payments SET status = 'settled', settled_at = ?, batch_id = ?, updated_at = ?, version = version + 1
+		WHERE status = 'captured'`, at, b.ID, at)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != b.Count {
+		return gateway.Internal(fmt.Errorf("settled %d payments, counted %d (%v)", n, b.Count, err))
+	}
+	totals, _ := json.Marshal(b.Totals)
+	_, err = t.exec(ctx, "INSERT INTO settlement_batches (id, closed_at, payment_count, totals) VALUES (?, ?, ?, ?)", b.ID, at, b.Count, string(totals))
+	return err
+}
+
+func placeholders(n int) string {
+	b := make([]byte, 0, 2*n)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '?')
+	}
+	return string(b)
+}
