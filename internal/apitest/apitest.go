@@ -1,0 +1,246 @@
+// Package apitest starts a real gateway for tests: a real store file, the
+// real service and HTTP handler, served over real HTTP on loopback, with its
+// logs captured so that tests can read them.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cartgateway/cartgateway/internal/gateway"
+	"github.com/cartgateway/cartgateway/internal/httpapi"
+	"github.com/cartgateway/cartgateway/internal/sandbox"
+	"github.com/cartgateway/cartgateway/internal/service"
+	"github.com/cartgateway/cartgateway/internal/sqlite"
+	"github.com/cartgateway/cartgateway/internal/sqlstore"
+)
+
+// Server is a running test gateway with one sandbox account.
+type Server struct {
+	URL       string
+	DBPath    string
+	Service   *service.Service
+	Store     *sqlstore.DB
+	AccountID string
+	Key       string
+	logs      *syncBuffer
+	client    *http.Client
+}
+
+// Options adjust a test server.
+type Options struct {
+	DuplicateWindow time.Duration
+	// AccountID and Key import fixed credentials (e.g. the SDK's 7769).
+	AccountID, Key string
+	Currency       string
+}
+
+// SDKAccountID and SDKKey are the PHP SDK's published sandbox credentials.
+const (
+	SDKAccountID = "7769"
+	SDKKey       = "05bea34479dd7fc488c1ce774400e9a0bfea02b1"
+)
+
+// FingerprintKey is the test servers' card fingerprint key.
+var FingerprintKey = []byte("test-fingerprint-key-0123456789abcdef")
+
+// Start starts a gateway on a fresh SQLite file in t.TempDir().
+func Start(t testing.TB, opt Options) *Server {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gateway.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	logs := &syncBuffer{}
+	svc := &service.Service{
+		Store:           db,
+		Processors:      map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{}},
+		FingerprintKey:  FingerprintKey,
+		DuplicateWindow: opt.DuplicateWindow,
+		Now:             time.Now,
+	}
+	h := &httpapi.Handler{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Metrics: httpapi.NewMetrics(), Ready: db.Ping}
+	ts := httptest.NewServer(h.Routes())
+	s := &Server{URL: ts.URL, DBPath: path, Service: svc, Store: db, logs: logs, client: ts.Client()}
+	t.Cleanup(func() {
+		ts.Close()
+		_ = db.Close()
+	})
+	s.AccountID, s.Key = s.CreateAccount(t, service.NewAccount{ID: opt.AccountID, Key: opt.Key, Name: "Test merchant",
+		Currency: opt.Currency, Environment: gateway.Sandbox})
+	return s
+}
+
+// CreateAccount creates another account and returns its id and key.
+func (s *Server) CreateAccount(t testing.TB, in service.NewAccount) (string, string) {
+	t.Helper()
+	if in.Name == "" {
+		in.Name = "Another merchant"
+	}
+	a, key, err := s.Service.CreateAccount(context.Background(), in)
+	if err != nil {
+		t.Fatalf("create account: %v", err)
+	}
+	return a.ID, key
+}
+
+// Logs returns everything the server logged so far.
+func (s *Server) Logs() string { return s.logs.String() }
+
+// Response is an answer as the client saw it.
+type Response struct {
+	Status int
+	Header http.Header
+	Raw    []byte
+	Body   map[string]any
+}
+
+// String returns the field as text ("" when absent).
+func (r Response) String(field string) string {
+	v, _ := r.Body[field].(string)
+	return v
+}
+
+// Number returns a numeric field (JSON numbers decode as float64 here; test
+// amounts are far below 2^53).
+func (r Response) Number(field string) int64 {
+	v, _ := r.Body[field].(float64)
+	return int64(v)
+}
+
+// Data returns lookup's "data" object.
+func (r Response) Data() map[string]any {
+	v, _ := r.Body["data"].(map[string]any)
+	return v
+}
+
+// Request sends an SDK-style request: the SDK's headers, this server's
+// account and key unless headers override them ("" deletes one).
+func (s *Server) Request(t testing.TB, method, path, body string, headers map[string]string) Response {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := map[string]string{
+		"User-Agent":              "CartGateway-PHP/20221107",
+		"Accept":                  "application/json",
+		"Content-Type":            "application/json",
+		"CARTGATEWAY-VERSION":     "2022-11-07",
+		"CARTGATEWAY-ACCOUNT-ID":  s.AccountID,
+		"CARTGATEWAY-ENVIRONMENT": "sandbox",
+		"Authorization":           "Bearer " + s.Key,
+	}
+	for k, v := range headers {
+		h[k] = v
+	}
+	for k, v := range h {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &r.Body); err != nil {
+			t.Fatalf("%s %s: answer is not a JSON object: %v: %s", method, path, err, raw)
+		}
+	}
+	return r
+}
+
+// Post sends a POST with the SDK's headers.
+func (s *Server) Post(t testing.TB, path, body string) Response {
+	t.Helper()
+	return s.Request(t, http.MethodPost, path, body, nil)
+}
+
+// SDKBody reads a fixture from shared/sdk-requests (the PHP SDK's exact bodies).
+func SDKBody(t testing.TB, name string) string {
+	t.Helper()
+	dir := os.Getenv("CARTGATEWAY_SDK_REQUESTS")
+	if dir == "" {
+		dir = filepath.Join(moduleRoot(t), "..", "shared", "sdk-requests")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatalf("SDK fixture: %v (set CARTGATEWAY_SDK_REQUESTS to the sdk-requests folder)", err)
+	}
+	return string(bytes.TrimSpace(b))
+}
+
+func moduleRoot(t testing.TB) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+// PaymentBody builds a charge/authorize body with the given card and
+// overrides (a nil value removes the field).
+func PaymentBody(cardNumber string, overrides map[string]any) string {
+	m := map[string]any{
+		"firstname": "Test", "lastname": "User", "email": "user3@example.com",
+		"address": "6 Pheasant Run", "zip": "07733", "amount": 2000,
+		"card_number": json.Number(cardNumber), "card_cvv": 123, "card_expiry_month": 10, "card_expiry_year": 2031,
+		"order_id": "order-" + gateway.NewID(), "city": "Holmdel", "state": "NJ", "country": "US",
+	}
+	for k, v := range overrides {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
