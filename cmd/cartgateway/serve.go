@@ -101,7 +101,8 @@ func bootstrap(ctx context.Context, svc *service.Service, stdout io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "Created a sandbox account on this empty database (the key is shown only now):\n"+
-		"  CARTGATEWAY-ACCOUNT-ID: %s\n  Authorization: Bearer %s\n", a.ID, key)
+		"  CARTGATEWAY-ACCOUNT-ID: %s\n  Authorization: Bearer %s\n"+
+		"To try the README's curl example, run in another shell:\n  export ACCOUNT_ID=%s KEY=%s\n", a.ID, key, a.ID, key)
 	return nil
 }
 

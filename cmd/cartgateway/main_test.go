@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func runCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatalf("cartgateway %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String()
+}
+
+func post(t *testing.T, url, account, key, body string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("CARTGATEWAY-ACCOUNT-ID", account)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestServeBootstrapAndShutdown runs "cartgateway serve" on an empty
+// database as a newcomer would: it prints a sandbox account, answers a
+// charge with that account, settles it, and shuts down gracefully.
+func TestServeBootstrapAndShutdown(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "gw.db")
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--db", db, "--addr", addr, "--settle-at", "off"}, &stdout, &stderr) }()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not come up: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	m := regexp.MustCompile(`CARTGATEWAY-ACCOUNT-ID: (\d+)\s+Authorization: Bearer ([0-9a-f]{40})`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("serve did not print a bootstrap account:\n%s", stdout.String())
+	}
+	account, key := m[1], m[2]
+	if strings.Contains(stderr.String(), key) {
+		t.Error("the bootstrap key appears in the log")
+	}
+	charge := post(t, "http://"+addr+"/payment/charge", account, key,
+		`{"firstname":"A","lastname":"B","email":"a@example.com","address":"1 Main St","zip":"10001","amount":1500,"card_number":"4242424242424242","card_cvv":"123","card_expiry_month":12,"card_expiry_year":2040,"order_id":"o-1"}`)
+	if charge["success"] != 1.0 {
+		t.Fatalf("charge: %v", charge)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(35 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
+		t.Errorf("no graceful stop in the log:\n%s", stderr.String())
+	}
+
+	// The settle command closes a batch with the charge, then finds nothing.
+	out := runCmd(t, "settle", "--db", db)
+	if !strings.Contains(out, "1 payments") || !strings.Contains(out, "USD 1500") {
+		t.Errorf("settle: %s", out)
+	}
+	if out := runCmd(t, "settle", "--db", db); !strings.Contains(out, "no captured payments") {
+		t.Errorf("second settle: %s", out)
+	}
+
+	info, err := os.Stat(db + ".secret")
+	if err != nil {
+		t.Fatalf("secret file: %v", err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("secret file mode %v, want 0600", info.Mode().Perm())
+	}
+}
+
+// TestAccountsCommands imports the PHP SDK's sandbox account by id and key,
+// lists it, adds and revokes keys.
+func TestAccountsCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "gw.db")
+	out := runCmd(t, "accounts", "create", "--db", db, "--name", "SDK test", "--id", "7769",
+		"--key", "05bea34479dd7fc488c1ce774400e9a0bfea02b1", "--currency", "eur")
+	for _, want := range []string{"account_id: 7769", "private_key: 05bea34479dd7fc488c1ce774400e9a0bfea02b1", "environment: sandbox", "currency: EUR"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("create output lacks %q:\n%s", want, out)
+		}
+	}
+	var errOut bytes.Buffer
+	if err := run(context.Background(), []string{"accounts", "create", "--db", db, "--name", "again", "--id", "7769"}, &bytes.Buffer{}, &errOut); err == nil {
+		t.Error("creating account 7769 twice succeeded")
+	}
+
+	out = runCmd(t, "accounts", "key-add", "--db", db, "--account", "7769", "--environment", "live")
+	keyID := regexp.MustCompile(`key_id: ([A-Z0-9]{15})`).FindStringSubmatch(out)
+	if keyID == nil || !strings.Contains(out, "environment: live") {
+		t.Fatalf("key-add: %s", out)
+	}
+	list := runCmd(t, "accounts", "list", "--db", db)
+	if !strings.Contains(list, "7769") || !strings.Contains(list, "…02b1") || !strings.Contains(list, keyID[1]) {
+		t.Errorf("list:\n%s", list)
+	}
+	if strings.Contains(list, "05bea34479dd7fc488c1ce774400e9a0bfea02b1") {
+		t.Error("list shows a full key")
+	}
+	runCmd(t, "accounts", "key-revoke", "--db", db, "--account", "7769", "--key-id", keyID[1])
+	if list := runCmd(t, "accounts", "list", "--db", db); !strings.Contains(list, "revoked") {
+		t.Errorf("list after revoke:\n%s", list)
+	}
+}
