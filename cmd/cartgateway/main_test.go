@@ -79,7 +79,9 @@ func TestServeBootstrapAndShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr lockedBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--db", db, "--addr", addr, "--settle-at", "off"}, &stdout, &stderr) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--db", db, "--addr", addr, "--settle-at", "off"}, &stdout, &stderr)
+	}()
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -68,5 +68,5 @@ func levelFor(status int) slog.Level {
 	return slog.LevelInfo
 }
 
-func slogString(k, v string) slog.Attr { return slog.String(k, v) }
-func slogInt(k string, v int) slog.Attr  { return slog.Int(k, v) }
+func slogString(k, v string) slog.Attr  { return slog.String(k, v) }
+func slogInt(k string, v int) slog.Attr { return slog.Int(k, v) }
