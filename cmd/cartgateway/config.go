@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
+	"github.com/cartgateway/cartgateway/internal/postgres"
 	"github.com/cartgateway/cartgateway/internal/sandbox"
 	"github.com/cartgateway/cartgateway/internal/service"
 	"github.com/cartgateway/cartgateway/internal/sqlite"
@@ -23,6 +25,7 @@ import (
 type storeFlags struct {
 	db         string
 	secretFile string
+	pgMaxConns int
 }
 
 func envOr(name, fallback string) string {
@@ -33,9 +36,10 @@ func envOr(name, fallback string) string {
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.db, "db", envOr("CARTGATEWAY_DB", "cartgateway.db"), "SQLite database file (env CARTGATEWAY_DB)")
+	fs.StringVar(&f.db, "db", envOr("CARTGATEWAY_DB", "cartgateway.db"), "SQLite database file, or a postgres:// URL (env CARTGATEWAY_DB)")
+	fs.IntVar(&f.pgMaxConns, "pg-max-conns", envInt("CARTGATEWAY_PG_MAX_CONNS", 20), "PostgreSQL connection pool size per process (env CARTGATEWAY_PG_MAX_CONNS)")
 	fs.StringVar(&f.secretFile, "secret-file", os.Getenv("CARTGATEWAY_SECRET_FILE"),
-		"file holding the server secret that keys card fingerprints; created with mode 0600 if absent (env CARTGATEWAY_SECRET_FILE, default DB.secret; env CARTGATEWAY_SECRET gives the secret itself)")
+		"file holding the server secret that keys card fingerprints; created with mode 0600 if absent (env CARTGATEWAY_SECRET_FILE; default DB.secret for SQLite, cartgateway.secret for PostgreSQL; env CARTGATEWAY_SECRET gives the secret itself)")
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
@@ -44,9 +48,24 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+func envInt(name string, fallback int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return fallback
+}
+
+// openStore opens the SQLite file or PostgreSQL database that --db names.
+func (f *storeFlags) openStore(ctx context.Context) (*sqlstore.DB, error) {
+	if postgres.IsURL(f.db) {
+		return postgres.Open(ctx, f.db, postgres.Options{MaxConns: f.pgMaxConns})
+	}
+	return sqlite.Open(ctx, f.db)
+}
+
 // open opens the store and builds the payment service on it.
 func (f *storeFlags) open(ctx context.Context) (*sqlstore.DB, *service.Service, error) {
-	db, err := sqlite.Open(ctx, f.db)
+	db, err := f.openStore(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -74,7 +93,11 @@ func (f *storeFlags) secret() ([]byte, error) {
 		return []byte(s), nil
 	}
 	path := f.secretFile
-	if path == "" {
+	switch {
+	case path != "":
+	case postgres.IsURL(f.db):
+		path = "cartgateway.secret"
+	default:
 		path = f.db + ".secret"
 	}
 	b, err := os.ReadFile(path)

@@ -20,6 +20,8 @@ import (
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/httpapi"
+	"github.com/cartgateway/cartgateway/internal/pgtest"
+	"github.com/cartgateway/cartgateway/internal/postgres"
 	"github.com/cartgateway/cartgateway/internal/sandbox"
 	"github.com/cartgateway/cartgateway/internal/service"
 	"github.com/cartgateway/cartgateway/internal/sqlite"
@@ -29,7 +31,7 @@ import (
 // Server is a running test gateway with one sandbox account.
 type Server struct {
 	URL       string
-	DBPath    string
+	DBPath    string // the SQLite file; "" on PostgreSQL
 	Service   *service.Service
 	Store     *sqlstore.DB
 	AccountID string
@@ -55,15 +57,40 @@ const (
 // FingerprintKey is the test servers' card fingerprint key.
 var FingerprintKey = []byte("test-fingerprint-key-0123456789abcdef")
 
-// Start starts a gateway on a fresh SQLite file in t.TempDir().
+// BackendEnv selects the store of test servers: "sqlite" (default) or
+// "postgres" (a fresh database on the server of pgtest.EnvVar). The test
+// script runs the HTTP-level suites once with each.
+const BackendEnv = "CARTGATEWAY_TEST_BACKEND"
+
+// Backend is the store test servers use.
+func Backend() string {
+	if os.Getenv(BackendEnv) == "postgres" {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// OpenStore opens a fresh, empty store of the selected backend. path is the
+// SQLite file ("" on PostgreSQL).
+func OpenStore(t testing.TB) (db *sqlstore.DB, path string) {
+	t.Helper()
+	var err error
+	if Backend() == "postgres" {
+		db, err = postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{})
+	} else {
+		path = filepath.Join(t.TempDir(), "gateway.db")
+		db, err = sqlite.Open(context.Background(), path)
+	}
+	if err != nil {
+		t.Fatalf("open %s store: %v", Backend(), err)
+	}
+	return db, path
+}
+
+// Start starts a gateway on a fresh store (see Backend).
 func Start(t testing.TB, opt Options) *Server {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gateway.db")
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
+	db, path := OpenStore(t)
 	logs := &syncBuffer{}
 	svc := &service.Service{
 		Store:           db,

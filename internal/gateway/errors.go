@@ -14,16 +14,16 @@ import (
 type Kind int
 
 const (
-	KindInternal       Kind = iota // a bug or an outage; the message is never shown
-	KindInvalid                    // the request is malformed or breaks a rule
-	KindUnauthorized               // authentication failed
-	KindNotFound                   // the object does not exist for this account
-	KindDeclined                   // the processor declined the payment
-	KindConflict                   // idempotency or duplicate conflict
-	KindProcessor                  // the processor failed; nothing moved
-	KindTooLarge                   // request body too large
-	KindRateLimited                // too many requests
-	KindUnavailable                // a transient store failure
+	KindInternal     Kind = iota // a bug or an outage; the message is never shown
+	KindInvalid                  // the request is malformed or breaks a rule
+	KindUnauthorized             // authentication failed
+	KindNotFound                 // the object does not exist for this account
+	KindDeclined                 // the processor declined the payment
+	KindConflict                 // idempotency or duplicate conflict
+	KindProcessor                // the processor failed; nothing moved
+	KindTooLarge                 // request body too large
+	KindRateLimited              // too many requests
+	KindUnavailable              // a transient store failure
 )
 
 // Error is the one error type of the domain. Code is a stable machine code

@@ -66,7 +66,7 @@ type CardSummary struct {
 
 // Customer is the cardholder and billing address.
 type Customer struct {
-	FirstName, LastName, Email, Phone string
+	FirstName, LastName, Email, Phone  string
 	Address, City, State, Zip, Country string
 }
 

@@ -27,6 +27,17 @@ type Dialect struct {
 	IsUniqueViolation func(error) bool
 	// ForUpdate is appended to reads that precede a write of the same row.
 	ForUpdate string
+	// LockKey, when set, is a statement taking a transaction-scoped lock on
+	// one text key (e.g. pg_advisory_xact_lock). It serialises checks that no
+	// constraint can express, such as duplicate detection, across processes.
+	// SQLite needs none: its writers are serialised already.
+	LockKey string
+	// IsRetryable reports a transient failure (serialization failure,
+	// deadlock) after which the whole transaction may safely run again.
+	IsRetryable func(error) bool
+	// MigrationLock and MigrationUnlock, when set, bracket migrations so that
+	// instances starting together do not migrate at once.
+	MigrationLock, MigrationUnlock string
 	// Migrations holds NNNN_name.sql files applied in order.
 	Migrations fs.FS
 }
@@ -55,14 +66,32 @@ func (db *DB) Close() error {
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.write.PingContext(ctx) }
 
-// Update runs fn in one read-write transaction.
+// maxRetries bounds the reruns of a transaction after transient failures.
+const maxRetries = 5
+
+// Update runs fn in one read-write transaction, rerunning it a bounded
+// number of times after a serialization failure or deadlock.
 func (db *DB) Update(ctx context.Context, fn func(gateway.Tx) error) error {
+	var err error
+	for attempt := 0; attempt <= maxRetries; attempt++ {
+		err = db.update(ctx, fn)
+		if err == nil || db.d.IsRetryable == nil || !db.d.IsRetryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
+	}
+	return err
+}
+
+func (db *DB) update(ctx context.Context, fn func(gateway.Tx) error) error {
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return gateway.Internal(fmt.Errorf("begin: %w", err))
 	}
+	// Roll back if fn panics too: an open transaction would hold SQLite's
+	// only writer connection forever. After Commit this is a no-op.
+	defer func() { _ = sqlTx.Rollback() }()
 	if err := fn(&tx{db: db, q: sqlTx, writable: true}); err != nil {
-		_ = sqlTx.Rollback()
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -87,7 +116,18 @@ var bookkeeping embed.FS
 // Migrate applies, in order and each in its own transaction, the migrations
 // not yet applied. It refuses a database whose schema is newer than this
 // binary knows.
-func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+func Migrate(ctx context.Context, pool *sql.DB, d Dialect) error {
+	db, err := pool.Conn(ctx) // one connection: session locks belong to it
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if d.MigrationLock != "" {
+		if _, err := db.ExecContext(ctx, d.MigrationLock); err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+		defer func() { _, _ = db.ExecContext(context.WithoutCancel(ctx), d.MigrationUnlock) }()
+	}
 	ddl, _ := bookkeeping.ReadFile("schema_migrations.sql")
 	if _, err := db.ExecContext(ctx, string(ddl)); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
@@ -123,7 +163,7 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	return nil
 }
 
-func migrateOne(ctx context.Context, db *sql.DB, d Dialect, version int, body string) error {
+func migrateOne(ctx context.Context, db *sql.Conn, d Dialect, version int, body string) error {
 	t, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -274,6 +274,14 @@ func (t *tx) SaveIdempotencyRecord(ctx context.Context, r gateway.IdempotencyRec
 }
 
 func (t *tx) FindDuplicate(ctx context.Context, q gateway.DuplicateQuery) (string, error) {
+	if t.writable && t.db.d.LockKey != "" {
+		// Hold the order's lock until commit, so that two processes cannot
+		// both find no duplicate and both insert.
+		key := "duplicate:" + q.AccountID + ":" + string(q.Environment) + ":" + q.OrderID
+		if _, err := t.q.ExecContext(ctx, t.rebind(t.db.d.LockKey), key); err != nil {
+			return "", gateway.Internal(err)
+		}
+	}
 	var id string
 	err := t.q.QueryRowContext(ctx, t.rebind(`SELECT id FROM payments
 		WHERE account_id = ? AND environment = ? AND order_id = ? AND created_at >= ?

@@ -1,0 +1,126 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// copyTables lists every table with data, parents before children, with the
+// column that orders its rows.
+var copyTables = []struct{ name, order string }{
+	{"accounts", "id"},
+	{"api_keys", "id"},
+	{"payments", "id"},
+	{"transactions", "id"},
+	{"idempotency_keys", "account_id, environment, key"},
+	{"events", "id"},
+	{"settlement_batches", "id"},
+}
+
+// CopyReport is what a copy moved, per table, and the money it checked.
+type CopyReport struct {
+	Rows   map[string]int64
+	Totals map[string]int64 // sums of amount columns, equal on both sides
+}
+
+// checks are the figures compared between source and destination after a
+// copy: row counts and money totals.
+var checks = map[string]string{
+	"payments.authorized_amount":  "SELECT COALESCE(SUM(authorized_amount), 0) FROM payments",
+	"payments.captured_amount":    "SELECT COALESCE(SUM(captured_amount), 0) FROM payments",
+	"payments.refunded_amount":    "SELECT COALESCE(SUM(refunded_amount), 0) FROM payments",
+	"transactions.amount":         "SELECT COALESCE(SUM(amount), 0) FROM transactions",
+	"settlement_batches.payments": "SELECT COALESCE(SUM(payment_count), 0) FROM settlement_batches",
+}
+
+// Copy copies every row of src into dst, which must be empty, in one
+// destination transaction, then verifies that row counts and money totals
+// match on both sides.
+func Copy(ctx context.Context, src, dst *DB) (CopyReport, error) {
+	rep := CopyReport{Rows: map[string]int64{}, Totals: map[string]int64{}}
+	for _, t := range copyTables {
+		var n int64
+		if err := dst.write.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.name).Scan(&n); err != nil {
+			return rep, fmt.Errorf("destination %s: %w", t.name, err)
+		}
+		if n != 0 {
+			return rep, fmt.Errorf("the destination is not empty: %s has %d rows", t.name, n)
+		}
+	}
+	tx, err := dst.write.BeginTx(ctx, nil)
+	if err != nil {
+		return rep, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, t := range copyTables {
+		rows, err := src.read.QueryContext(ctx, "SELECT * FROM "+t.name+" ORDER BY "+t.order)
+		if err != nil {
+			return rep, fmt.Errorf("read %s: %w", t.name, err)
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			rows.Close()
+			return rep, err
+		}
+		insert, err := tx.PrepareContext(ctx, dst.d.Rebind("INSERT INTO "+t.name+" ("+strings.Join(cols, ", ")+") VALUES ("+placeholders(len(cols))+")"))
+		if err != nil {
+			rows.Close()
+			return rep, fmt.Errorf("prepare %s: %w", t.name, err)
+		}
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return rep, fmt.Errorf("read %s: %w", t.name, err)
+			}
+			if _, err := insert.ExecContext(ctx, vals...); err != nil {
+				rows.Close()
+				return rep, fmt.Errorf("write %s: %w", t.name, err)
+			}
+			rep.Rows[t.name]++
+		}
+		rows.Close()
+		_ = insert.Close()
+		if err := rows.Err(); err != nil {
+			return rep, fmt.Errorf("read %s: %w", t.name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return rep, fmt.Errorf("commit: %w", err)
+	}
+	return rep, verifyCopy(ctx, src, dst, &rep)
+}
+
+func verifyCopy(ctx context.Context, src, dst *DB, rep *CopyReport) error {
+	for _, t := range copyTables {
+		var a, b int64
+		if err := src.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.name).Scan(&a); err != nil {
+			return err
+		}
+		if err := dst.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.name).Scan(&b); err != nil {
+			return err
+		}
+		if a != b || b != rep.Rows[t.name] {
+			return fmt.Errorf("verify %s: %d rows in the source, %d in the destination", t.name, a, b)
+		}
+	}
+	for name, q := range checks {
+		var a, b int64
+		if err := src.read.QueryRowContext(ctx, q).Scan(&a); err != nil {
+			return err
+		}
+		if err := dst.read.QueryRowContext(ctx, q).Scan(&b); err != nil {
+			return err
+		}
+		if a != b {
+			return fmt.Errorf("verify %s: %d in the source, %d in the destination", name, a, b)
+		}
+		rep.Totals[name] = b
+	}
+	return nil
+}

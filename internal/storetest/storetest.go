@@ -1,0 +1,1011 @@
+// Package storetest is the contract every gateway.Store backend must pass.
+// A backend's test calls Run with a function that opens a fresh, empty,
+// migrated store; the suite asserts outcomes only through the gateway
+// interfaces, so that SQLite and PostgreSQL are held to the same rules.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cartgateway/cartgateway/internal/gateway"
+)
+
+// Run runs the contract suite; open returns a fresh, empty, migrated store
+// for each subtest (the caller registers cleanup).
+func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s gateway.Store)
+	}{
+		{"accounts", testAccounts},
+		{"keys", testKeys},
+		{"payments", testPayments},
+		{"update_payment_compare_and_set", testUpdatePaymentCAS},
+		{"atomicity", testAtomicity},
+		{"panic_rolls_back", testPanicRollsBack},
+		{"idempotency_records", testIdempotencyRecords},
+		{"find_duplicate", testFindDuplicate},
+		{"events", testEvents},
+		{"settle_captured", testSettleCaptured},
+		{"concurrent_refunds", testConcurrentRefunds},
+		{"view", testView},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			if s == nil {
+				t.Fatal("open returned a nil store")
+			}
+			tc.fn(t, s)
+		})
+	}
+}
+
+// base is a fixed instant with microsecond precision in a zone other than
+// UTC: stores keep microseconds and answer in UTC.
+var base = time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.FixedZone("UTC+2", 2*3600))
+
+func at(d time.Duration) time.Time { return base.Add(d) }
+
+const (
+	acct1 = "10000001"
+	acct2 = "10000002"
+)
+
+var errRollback = errors.New("storetest: deliberate rollback")
+
+func update(t *testing.T, s gateway.Store, fn func(tx gateway.Tx) error) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.Update(ctx, fn)
+}
+
+func mustUpdate(t *testing.T, s gateway.Store, fn func(ctx context.Context, tx gateway.Tx) error) {
+	t.Helper()
+	ctx := context.Background()
+	if err := update(t, s, func(tx gateway.Tx) error { return fn(ctx, tx) }); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+func mustView(t *testing.T, s gateway.Store, fn func(ctx context.Context, tx gateway.ReadTx) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.View(ctx, func(tx gateway.ReadTx) error { return fn(ctx, tx) }); err != nil {
+		t.Fatalf("View: %v", err)
+	}
+}
+
+// expectErr checks that err is target (ErrNotFound, ErrConflict).
+func expectErr(t *testing.T, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Errorf("%s: got error %v, want %v", what, err, target)
+	}
+}
+
+func account(id, name string) gateway.Account {
+	return gateway.Account{ID: id, Name: name, Currency: "USD", CreatedAt: at(0)}
+}
+
+func createAccounts(t *testing.T, s gateway.Store, ids ...string) {
+	t.Helper()
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		for _, id := range ids {
+			if err := tx.CreateAccount(ctx, account(id, "Shop "+id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// payment is a fully populated payment: every field differs from its zero
+// value so that a column the store forgets shows up.
+func payment(id, accountID string, env gateway.Environment) gateway.Payment {
+	return gateway.Payment{
+		ID:               id,
+		AccountID:        accountID,
+		Environment:      env,
+		Status:           gateway.StatusAuthorized,
+		Currency:         "USD",
+		AuthorizedAmount: 4000,
+		OrderID:          "order-" + id,
+		Card: gateway.CardSummary{
+			Brand: "visa", BIN: "411111", Last4: "1111", ExpMonth: 12, ExpYear: 2031,
+			Fingerprint: "fp-" + id,
+		},
+		Customer: gateway.Customer{
+			FirstName: "Zoë", LastName: "O'Brien", Email: "zoe@example.com", Phone: "+1 555 0100",
+			Address: "1 Main St, Apt \"4\"", City: "Springfield", State: "IL", Zip: "62701", Country: "US",
+		},
+		AVSCode:     "Y",
+		CVVCode:     "M",
+		DeclineCode: "",
+		Source:      "ecommerce",
+		ThreeDS: gateway.ThreeDS{
+			CAVV: "AAABBBCCC=", Validated: "true", TransactionID: "3ds-tx", ServerTransactionID: "3ds-server-tx",
+			Version: "2.2.0", PaResStatus: "Y",
+		},
+		CreatedAt: at(time.Second),
+		UpdatedAt: at(time.Second),
+		Version:   1,
+	}
+}
+
+func transaction(id string, p gateway.Payment, op gateway.Operation, amount int64, created time.Time) gateway.Transaction {
+	return gateway.Transaction{
+		ID: id, PaymentID: p.ID, AccountID: p.AccountID, Environment: p.Environment,
+		Operation: op, Result: gateway.ResultApproved, Amount: amount, RequestID: "req-" + id, CreatedAt: created,
+	}
+}
+
+// insert stores p with its transactions (p.Transactions, in that order).
+func insert(t *testing.T, s gateway.Store, p gateway.Payment) {
+	t.Helper()
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		q := p
+		q.Transactions = nil
+		if err := tx.InsertPayment(ctx, q); err != nil {
+			return fmt.Errorf("InsertPayment: %w", err)
+		}
+		for _, tr := range p.Transactions {
+			if err := tx.InsertTransaction(ctx, tr); err != nil {
+				return fmt.Errorf("InsertTransaction %s: %w", tr.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// simplePayment inserts a payment with its creating transaction.
+func simplePayment(t *testing.T, s gateway.Store, p gateway.Payment) gateway.Payment {
+	t.Helper()
+	op := gateway.OpAuthorize
+	if p.Status != gateway.StatusAuthorized {
+		op = gateway.OpCharge
+	}
+	p.Transactions = []gateway.Transaction{transaction(p.ID, p, op, p.AuthorizedAmount, p.CreatedAt)}
+	insert(t, s, p)
+	return p
+}
+
+func lookup(t *testing.T, s gateway.Store, accountID string, env gateway.Environment, txID string) gateway.Payment {
+	t.Helper()
+	var p gateway.Payment
+	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+		var err error
+		p, err = tx.PaymentByTransaction(ctx, accountID, env, txID)
+		return err
+	})
+	return p
+}
+
+// --- accounts ---------------------------------------------------------------
+
+func testAccounts(t *testing.T, s gateway.Store) {
+	a1 := account(acct1, "First Shop")
+	a2 := gateway.Account{ID: acct2, Name: "Second Shop", Currency: "EUR", CreatedAt: at(time.Minute)}
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		if err := tx.CreateAccount(ctx, a1); err != nil {
+			return err
+		}
+		return tx.CreateAccount(ctx, a2)
+	})
+
+	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+		got, err := tx.Account(ctx, acct1)
+		if err != nil {
+			t.Fatalf("Account(%s): %v", acct1, err)
+		}
+		checkEqual(t, "Account", got, a1)
+
+		list, err := tx.Accounts(ctx)
+		if err != nil {
+			t.Fatalf("Accounts: %v", err)
+		}
+		slices.SortFunc(list, func(a, b gateway.Account) int { return strings.Compare(a.ID, b.ID) })
+		checkEqual(t, "Accounts", list, []gateway.Account{a1, a2})
+
+		_, err = tx.Account(ctx, "99999999")
+		expectErr(t, "Account(unknown)", err, gateway.ErrNotFound)
+		return nil
+	})
+
+	err := update(t, s, func(tx gateway.Tx) error {
+		return tx.CreateAccount(context.Background(), account(acct1, "Impostor"))
+	})
+	expectErr(t, "CreateAccount(duplicate id)", err, gateway.ErrConflict)
+
+	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+		got, err := tx.Account(ctx, acct1)
+		if err != nil {
+			t.Fatalf("Account after duplicate: %v", err)
+		}
+		checkEqual(t, "Account after duplicate", got, a1)
+		list, err := tx.Accounts(ctx)
+		if err != nil {
+			t.Fatalf("Accounts: %v", err)
+		}
+		if len(list) != 2 {
+			t.Errorf("Accounts after duplicate: %d accounts, want 2", len(list))
+		}
+		return nil
+	})
+}
+
+// --- keys -------------------------------------------------------------------
+
+func testKeys(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1, acct2)
+	k1 := gateway.Key{ID: "KEY000000000001", AccountID: acct1, Environment: gateway.Sandbox,
+		Hash: gateway.HashKey("secret-one"), Hint: "-one", CreatedAt: at(time.Second)}
+	k2 := gateway.Key{ID: "KEY000000000002", AccountID: acct1, Environment: gateway.Live,
+		Hash: gateway.HashKey("secret-two"), Hint: "-two", CreatedAt: at(2 * time.Second)}
+	k3 := gateway.Key{ID: "KEY000000000003", AccountID: acct2, Environment: gateway.Live,
+		Hash: gateway.HashKey("secret-three"), Hint: "hree", CreatedAt: at(3 * time.Second)}
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		for _, k := range []gateway.Key{k1, k2, k3} {
+			if err := tx.AddKey(ctx, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	keys := func(accountID string) []gateway.Key {
+		t.Helper()
+		var out []gateway.Key
+		mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+			var err error
+			out, err = tx.Keys(ctx, accountID)
+			return err
+		})
+		slices.SortFunc(out, func(a, b gateway.Key) int { return strings.Compare(a.ID, b.ID) })
+		return out
+	}
+	checkEqual(t, "Keys(acct1)", keys(acct1), []gateway.Key{k1, k2})
+	checkEqual(t, "Keys(acct2)", keys(acct2), []gateway.Key{k3})
+	for _, k := range keys(acct1) {
+		if !k.RevokedAt.IsZero() {
+			t.Errorf("active key %s has RevokedAt %v", k.ID, k.RevokedAt)
+		}
+	}
+
+	dup := gateway.Key{ID: "KEY000000000004", AccountID: acct2, Environment: gateway.Sandbox,
+		Hash: gateway.HashKey("secret-one"), Hint: "-one", CreatedAt: at(4 * time.Second)}
+	err := update(t, s, func(tx gateway.Tx) error { return tx.AddKey(context.Background(), dup) })
+	expectErr(t, "AddKey(duplicate hash)", err, gateway.ErrConflict)
+	checkEqual(t, "Keys(acct2) after duplicate", keys(acct2), []gateway.Key{k3})
+
+	// Revoking with the wrong account must not touch the key.
+	err = update(t, s, func(tx gateway.Tx) error {
+		return tx.RevokeKey(context.Background(), acct2, k1.ID, at(time.Hour))
+	})
+	expectErr(t, "RevokeKey(wrong account)", err, gateway.ErrNotFound)
+	err = update(t, s, func(tx gateway.Tx) error {
+		return tx.RevokeKey(context.Background(), acct1, "KEY999999999999", at(time.Hour))
+	})
+	expectErr(t, "RevokeKey(unknown key)", err, gateway.ErrNotFound)
+	checkEqual(t, "Keys(acct1) after failed revokes", keys(acct1), []gateway.Key{k1, k2})
+
+	revokedAt := at(time.Hour + 123456*time.Microsecond)
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		return tx.RevokeKey(ctx, acct1, k1.ID, revokedAt)
+	})
+	r1 := k1
+	r1.RevokedAt = revokedAt
+	checkEqual(t, "Keys(acct1) after revoke (revoked keys are listed)", keys(acct1), []gateway.Key{r1, k2})
+
+	err = update(t, s, func(tx gateway.Tx) error {
+		return tx.RevokeKey(context.Background(), acct1, k1.ID, at(2*time.Hour))
+	})
+	expectErr(t, "RevokeKey(twice)", err, gateway.ErrNotFound)
+	checkEqual(t, "Keys(acct1) after second revoke", keys(acct1), []gateway.Key{r1, k2})
+}
+
+// --- payments ---------------------------------------------------------------
+
+func testPayments(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1, acct2)
+
+	// IDs sort opposite to time, and transactions are inserted out of
+	// order, so that only ordering by time passes.
+	p := payment("TXN000000000009", acct1, gateway.Live)
+	p.Status = gateway.StatusSettled
+	p.Currency = "EUR"
+	p.AuthorizedAmount, p.CapturedAmount, p.RefundedAmount = 5000, 4500, 1200
+	p.DeclineCode = "none-really"
+	p.UpdatedAt = at(3 * time.Hour)
+	p.SettledAt = at(2*time.Hour + 999999*time.Microsecond)
+	p.BatchID = "BATCH0000000001"
+	p.Version = 7
+	auth := transaction(p.ID, p, gateway.OpAuthorize, 5000, at(time.Second))
+	capture := transaction("TXN000000000005", p, gateway.OpCapture, 4500, at(time.Minute+1*time.Microsecond))
+	refund := transaction("TXN000000000001", p, gateway.OpRefund, 1200, at(3*time.Hour))
+	declined := transaction("TXN000000000003", p, gateway.OpRefund, 99999, at(3*time.Hour+time.Microsecond))
+	declined.Result, declined.Code = gateway.ResultDeclined, "refund-exceeds-captured"
+	p.Transactions = []gateway.Transaction{refund, auth, declined, capture}
+	insert(t, s, p)
+
+	// A payment of the same account in the other environment, and one of
+	// the other account, to check that lookups do not cross over.
+	sandbox := simplePayment(t, s, payment("TXN000000000020", acct1, gateway.Sandbox))
+	other := simplePayment(t, s, payment("TXN000000000030", acct2, gateway.Live))
+
+	want := p
+	want.Transactions = []gateway.Transaction{auth, capture, refund, declined}
+	for _, id := range []string{p.ID, capture.ID, refund.ID, declined.ID} {
+		got := lookup(t, s, acct1, gateway.Live, id)
+		checkEqual(t, "PaymentByTransaction("+id+")", got, want)
+	}
+	checkEqual(t, "PaymentByTransaction(sandbox)", lookup(t, s, acct1, gateway.Sandbox, sandbox.ID), sandbox)
+	checkEqual(t, "PaymentByTransaction(other account)", lookup(t, s, acct2, gateway.Live, other.ID), other)
+
+	// The same lookups inside a read-write transaction.
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		got, err := tx.PaymentByTransaction(ctx, acct1, gateway.Live, capture.ID)
+		if err != nil {
+			return err
+		}
+		checkEqual(t, "PaymentByTransaction in Update", got, want)
+		return nil
+	})
+
+	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+		for _, c := range []struct {
+			what    string
+			account string
+			env     gateway.Environment
+			id      string
+		}{
+			{"other account", acct2, gateway.Live, p.ID},
+			{"other account, by a later transaction", acct2, gateway.Live, refund.ID},
+			{"other environment", acct1, gateway.Sandbox, p.ID},
+			{"other environment, by a later transaction", acct1, gateway.Sandbox, capture.ID},
+			{"sandbox payment looked up as live", acct1, gateway.Live, sandbox.ID},
+			{"unknown account", "99999999", gateway.Live, p.ID},
+			{"unknown id", acct1, gateway.Live, "TXNUNKNOWN00000"},
+			{"empty id", acct1, gateway.Live, ""},
+		} {
+			_, err := tx.PaymentByTransaction(ctx, c.account, c.env, c.id)
+			expectErr(t, "PaymentByTransaction("+c.what+")", err, gateway.ErrNotFound)
+		}
+		return nil
+	})
+
+	// A duplicate payment or transaction id is a conflict.
+	err := update(t, s, func(tx gateway.Tx) error {
+		q := payment(p.ID, acct1, gateway.Live)
+		return tx.InsertPayment(context.Background(), q)
+	})
+	expectErr(t, "InsertPayment(duplicate id)", err, gateway.ErrConflict)
+	err = update(t, s, func(tx gateway.Tx) error {
+		return tx.InsertTransaction(context.Background(), transaction(capture.ID, p, gateway.OpCapture, 1, at(4*time.Hour)))
+	})
+	expectErr(t, "InsertTransaction(duplicate id)", err, gateway.ErrConflict)
+	checkEqual(t, "PaymentByTransaction after duplicates", lookup(t, s, acct1, gateway.Live, p.ID), want)
+}
+
+// --- UpdatePayment ----------------------------------------------------------
+
+func testUpdatePaymentCAS(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1)
+	p := simplePayment(t, s, payment("TXN000000000001", acct1, gateway.Live))
+	stored := lookup(t, s, acct1, gateway.Live, p.ID)
+
+	captured, err := stored.Capture(3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	captured.UpdatedAt = at(time.Hour)
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		return tx.UpdatePayment(ctx, captured)
+	})
+	want := captured
+	want.Version = stored.Version + 1
+	got := lookup(t, s, acct1, gateway.Live, p.ID)
+	checkEqual(t, "payment after UpdatePayment", got, want)
+
+	// A writer that read the payment before the capture has a stale version.
+	stale, err := stored.Void()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.UpdatedAt = at(2 * time.Hour)
+	err = update(t, s, func(tx gateway.Tx) error { return tx.UpdatePayment(context.Background(), stale) })
+	expectErr(t, "UpdatePayment(stale version)", err, gateway.ErrConflict)
+	checkEqual(t, "payment after stale UpdatePayment", lookup(t, s, acct1, gateway.Live, p.ID), want)
+
+	// So does a version from the future.
+	future := got
+	future.Version = got.Version + 1
+	future.Status = gateway.StatusVoided
+	err = update(t, s, func(tx gateway.Tx) error { return tx.UpdatePayment(context.Background(), future) })
+	expectErr(t, "UpdatePayment(future version)", err, gateway.ErrConflict)
+
+	// The fresh version goes through again, and the versions keep counting.
+	refunded, err := got.Refund(500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refunded.UpdatedAt = at(3 * time.Hour)
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		return tx.UpdatePayment(ctx, refunded)
+	})
+	want = refunded
+	want.Version = got.Version + 1
+	checkEqual(t, "payment after second UpdatePayment", lookup(t, s, acct1, gateway.Live, p.ID), want)
+}
+
+// --- atomicity --------------------------------------------------------------
+
+func testAtomicity(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1)
+	p := payment("TXN000000000001", acct1, gateway.Live)
+	err := update(t, s, func(tx gateway.Tx) error {
+		ctx := context.Background()
+		if err := tx.InsertPayment(ctx, p); err != nil {
+			return err
+		}
+		if err := tx.InsertTransaction(ctx, transaction(p.ID, p, gateway.OpAuthorize, p.AuthorizedAmount, p.CreatedAt)); err != nil {
+			return err
+		}
+		if err := tx.InsertEvent(ctx, gateway.Event{ID: "EVT000000000001", AccountID: acct1, Environment: gateway.Live,
+			Type: "payment.authorized", PaymentID: p.ID, CreatedAt: p.CreatedAt}); err != nil {
+			return err
+		}
+		if err := tx.SaveIdempotencyRecord(ctx, gateway.IdempotencyRecord{AccountID: acct1, Environment: gateway.Live,
+			Key: "idem-1", RequestHash: []byte{1, 2, 3}, Status: 200, Body: []byte("{}"), CreatedAt: p.CreatedAt}); err != nil {
+			return err
+		}
+		// The payment is visible inside its own transaction...
+		if _, err := tx.PaymentByTransaction(ctx, acct1, gateway.Live, p.ID); err != nil {
+			return fmt.Errorf("PaymentByTransaction inside the Update: %w", err)
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("Update returned %v, want fn's error %v", err, errRollback)
+	}
+	// ...and gone after the rollback.
+	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+		_, err := tx.PaymentByTransaction(ctx, acct1, gateway.Live, p.ID)
+		expectErr(t, "PaymentByTransaction after rollback", err, gateway.ErrNotFound)
+		_, err = tx.IdempotencyRecord(ctx, acct1, gateway.Live, "idem-1")
+		expectErr(t, "IdempotencyRecord after rollback", err, gateway.ErrNotFound)
+		_, err = tx.FindDuplicate(ctx, gateway.DuplicateQuery{AccountID: acct1, Environment: gateway.Live,
+			OrderID: p.OrderID, Amount: p.AuthorizedAmount, Fingerprint: p.Card.Fingerprint, Since: at(0)})
+		expectErr(t, "FindDuplicate after rollback", err, gateway.ErrNotFound)
+		return nil
+	})
+	// The rolled-back ids are free: the same writes now commit.
+	insert(t, s, func() gateway.Payment {
+		q := p
+		q.Transactions = []gateway.Transaction{transaction(p.ID, p, gateway.OpAuthorize, p.AuthorizedAmount, p.CreatedAt)}
+		return q
+	}())
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		return tx.InsertEvent(ctx, gateway.Event{ID: "EVT000000000001", AccountID: acct1, Environment: gateway.Live,
+			Type: "payment.authorized", PaymentID: p.ID, CreatedAt: p.CreatedAt})
+	})
+}
+
+// testPanicRollsBack checks that a panicking fn does not leave its
+// transaction open: the store must keep accepting writes afterwards.
+func testPanicRollsBack(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1)
+	func() {
+		defer func() {
+			if r := recover(); r == nil {
+				t.Error("the panic in fn did not reach the caller of Update")
+			}
+		}()
+		_ = s.Update(context.Background(), func(tx gateway.Tx) error {
+			if err := tx.CreateAccount(context.Background(), account(acct2, "Panicky")); err != nil {
+				return err
+			}
+			panic("storetest: deliberate panic")
+		})
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.Update(ctx, func(tx gateway.Tx) error {
+		_, err := tx.Account(ctx, acct2)
+		expectErr(t, "Account created by the panicking Update", err, gateway.ErrNotFound)
+		return tx.CreateAccount(ctx, account("10000003", "After the panic"))
+	})
+	if err != nil {
+		t.Fatalf("Update after a panicking Update: %v (the panicking transaction was left open?)", err)
+	}
+}
+
+// --- idempotency ------------------------------------------------------------
+
+func testIdempotencyRecords(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1, acct2)
+	body := []byte("{\"id\":\"TXN\",\"note\":\"\u00e9\"}\x00\xff\xfe binary tail")
+	r := gateway.IdempotencyRecord{
+		AccountID: acct1, Environment: gateway.Live, Key: "order-42/charge",
+		RequestHash: []byte{0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff, 0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90,
+			0xa0, 0xb0, 0xc0, 0xd0, 0xe0, 0xf0, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x00},
+		Status:    201,
+		Body:      body,
+		CreatedAt: at(time.Minute + 42*time.Microsecond),
+	}
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.SaveIdempotencyRecord(ctx, r) })
+
+	read := func(accountID string, env gateway.Environment, key string) (gateway.IdempotencyRecord, error) {
+		var got gateway.IdempotencyRecord
+		var err error
+		mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+			got, err = tx.IdempotencyRecord(ctx, accountID, env, key)
+			return nil
+		})
+		return got, err
+	}
+	got, err := read(acct1, gateway.Live, r.Key)
+	if err != nil {
+		t.Fatalf("IdempotencyRecord: %v", err)
+	}
+	checkEqual(t, "IdempotencyRecord", got, r)
+	if !bytes.Equal(got.Body, body) || !bytes.Equal(got.RequestHash, r.RequestHash) {
+		t.Errorf("IdempotencyRecord bytes differ: body %q, hash %x", got.Body, got.RequestHash)
+	}
+
+	// The key is scoped by account and environment.
+	for _, c := range []struct {
+		what    string
+		account string
+		env     gateway.Environment
+		key     string
+	}{
+		{"other account", acct2, gateway.Live, r.Key},
+		{"other environment", acct1, gateway.Sandbox, r.Key},
+		{"other key", acct1, gateway.Live, r.Key + "x"},
+		{"key differing in case", acct1, gateway.Live, strings.ToUpper(r.Key)},
+	} {
+		_, err := read(c.account, c.env, c.key)
+		expectErr(t, "IdempotencyRecord("+c.what+")", err, gateway.ErrNotFound)
+	}
+
+	dup := r
+	dup.Status, dup.Body = 500, []byte("other")
+	err = update(t, s, func(tx gateway.Tx) error { return tx.SaveIdempotencyRecord(context.Background(), dup) })
+	expectErr(t, "SaveIdempotencyRecord(duplicate key)", err, gateway.ErrConflict)
+	got, err = read(acct1, gateway.Live, r.Key)
+	if err != nil {
+		t.Fatalf("IdempotencyRecord after duplicate: %v", err)
+	}
+	checkEqual(t, "IdempotencyRecord after duplicate", got, r)
+
+	// The same key in another account or environment is a different record.
+	inSandbox := r
+	inSandbox.Environment, inSandbox.Status, inSandbox.Body = gateway.Sandbox, 402, []byte(`{"error":"declined"}`)
+	inOther := r
+	inOther.AccountID, inOther.Status, inOther.Body = acct2, 200, []byte(`{"other":true}`)
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		if err := tx.SaveIdempotencyRecord(ctx, inSandbox); err != nil {
+			return err
+		}
+		return tx.SaveIdempotencyRecord(ctx, inOther)
+	})
+	for _, want := range []gateway.IdempotencyRecord{r, inSandbox, inOther} {
+		got, err := read(want.AccountID, want.Environment, want.Key)
+		if err != nil {
+			t.Errorf("IdempotencyRecord(%s, %s): %v", want.AccountID, want.Environment, err)
+			continue
+		}
+		checkEqual(t, "IdempotencyRecord("+want.AccountID+", "+string(want.Environment)+")", got, want)
+	}
+}
+
+// --- FindDuplicate ----------------------------------------------------------
+
+func testFindDuplicate(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1, acct2)
+	created := at(time.Hour)
+	mk := func(id string, status gateway.Status) gateway.Payment {
+		p := payment(id, acct1, gateway.Live)
+		p.OrderID, p.Card.Fingerprint, p.AuthorizedAmount = "order-1", "fp-1", 2500
+		p.Status, p.CreatedAt, p.UpdatedAt = status, created, created
+		switch status {
+		case gateway.StatusCaptured:
+			p.CapturedAmount = 2500
+		case gateway.StatusDeclined:
+			p.DeclineCode = "card-declined"
+		case gateway.StatusFailed:
+			p.DeclineCode = "processor-error"
+		}
+		return p
+	}
+	live := simplePayment(t, s, mk("TXN000000000001", gateway.StatusCaptured))
+	// Payments that moved no money, or were cancelled, are never duplicates,
+	// even created later than the live one.
+	for i, st := range []gateway.Status{gateway.StatusDeclined, gateway.StatusFailed, gateway.StatusVoided} {
+		p := mk(fmt.Sprintf("TXN00000000010%d", i), st)
+		p.OrderID = "order-dead"
+		simplePayment(t, s, p)
+	}
+
+	q := gateway.DuplicateQuery{AccountID: acct1, Environment: gateway.Live, OrderID: "order-1",
+		Amount: 2500, Fingerprint: "fp-1", Since: created}
+	find := func(q gateway.DuplicateQuery) (string, error) {
+		var id string
+		var err error
+		mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+			id, err = tx.FindDuplicate(ctx, q)
+			return nil
+		})
+		return id, err
+	}
+	if id, err := find(q); err != nil || id != live.ID {
+		t.Errorf("FindDuplicate(created_at == Since) = %q, %v; want %q", id, err, live.ID)
+	}
+	earlier := q
+	earlier.Since = created.Add(-24 * time.Hour)
+	if id, err := find(earlier); err != nil || id != live.ID {
+		t.Errorf("FindDuplicate(Since a day earlier) = %q, %v; want %q", id, err, live.ID)
+	}
+	// Inside a read-write transaction as well.
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		id, err := tx.FindDuplicate(ctx, q)
+		if err != nil || id != live.ID {
+			t.Errorf("FindDuplicate in Update = %q, %v; want %q", id, err, live.ID)
+		}
+		return nil
+	})
+
+	for _, c := range []struct {
+		what   string
+		change func(q *gateway.DuplicateQuery)
+	}{
+		{"other account", func(q *gateway.DuplicateQuery) { q.AccountID = acct2 }},
+		{"other environment", func(q *gateway.DuplicateQuery) { q.Environment = gateway.Sandbox }},
+		{"other order id", func(q *gateway.DuplicateQuery) { q.OrderID = "order-2" }},
+		{"other amount", func(q *gateway.DuplicateQuery) { q.Amount = 2501 }},
+		{"other fingerprint", func(q *gateway.DuplicateQuery) { q.Fingerprint = "fp-2" }},
+		{"created before Since", func(q *gateway.DuplicateQuery) { q.Since = created.Add(time.Microsecond) }},
+		{"declined, failed and voided payments", func(q *gateway.DuplicateQuery) { q.OrderID = "order-dead" }},
+	} {
+		q2 := q
+		c.change(&q2)
+		id, err := find(q2)
+		if !errors.Is(err, gateway.ErrNotFound) {
+			t.Errorf("FindDuplicate(%s) = %q, %v; want ErrNotFound", c.what, id, err)
+		}
+	}
+
+	// Each non-live status on its own.
+	for i, st := range []gateway.Status{gateway.StatusDeclined, gateway.StatusFailed, gateway.StatusVoided} {
+		p := mk(fmt.Sprintf("TXN00000000020%d", i), st)
+		p.OrderID = "order-" + string(st)
+		simplePayment(t, s, p)
+		q2 := q
+		q2.OrderID = p.OrderID
+		if id, err := find(q2); !errors.Is(err, gateway.ErrNotFound) {
+			t.Errorf("FindDuplicate(%s payment) = %q, %v; want ErrNotFound", st, id, err)
+		}
+	}
+	// An authorized payment is live.
+	auth := mk("TXN000000000300", gateway.StatusAuthorized)
+	auth.OrderID = "order-auth"
+	simplePayment(t, s, auth)
+	q2 := q
+	q2.OrderID = auth.OrderID
+	if id, err := find(q2); err != nil || id != auth.ID {
+		t.Errorf("FindDuplicate(authorized payment) = %q, %v; want %q", id, err, auth.ID)
+	}
+}
+
+// --- events -----------------------------------------------------------------
+
+func testEvents(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1)
+	p := payment("TXN000000000001", acct1, gateway.Live)
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		if err := tx.InsertPayment(ctx, p); err != nil {
+			return err
+		}
+		if err := tx.InsertTransaction(ctx, transaction(p.ID, p, gateway.OpAuthorize, p.AuthorizedAmount, p.CreatedAt)); err != nil {
+			return err
+		}
+		return tx.InsertEvent(ctx, gateway.Event{ID: "EVT000000000001", AccountID: acct1, Environment: gateway.Live,
+			Type: "payment.authorized", PaymentID: p.ID, CreatedAt: p.CreatedAt})
+	})
+	lookup(t, s, acct1, gateway.Live, p.ID)
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		return tx.InsertEvent(ctx, gateway.Event{ID: "EVT000000000002", AccountID: acct1, Environment: gateway.Live,
+			Type: "payment.captured", PaymentID: p.ID, CreatedAt: at(time.Hour)})
+	})
+	err := update(t, s, func(tx gateway.Tx) error {
+		return tx.InsertEvent(context.Background(), gateway.Event{ID: "EVT000000000001", AccountID: acct1, Environment: gateway.Live,
+			Type: "payment.voided", PaymentID: p.ID, CreatedAt: at(2 * time.Hour)})
+	})
+	expectErr(t, "InsertEvent(duplicate id)", err, gateway.ErrConflict)
+}
+
+// --- settlement -------------------------------------------------------------
+
+func testSettleCaptured(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1, acct2)
+	type row struct {
+		p      gateway.Payment
+		settle bool
+	}
+	mk := func(id, accountID string, env gateway.Environment, currency string, status gateway.Status, authorized, captured, refunded int64) gateway.Payment {
+		p := payment(id, accountID, env)
+		p.Currency, p.Status = currency, status
+		p.AuthorizedAmount, p.CapturedAmount, p.RefundedAmount = authorized, captured, refunded
+		p.Version = 3
+		return p
+	}
+	rows := []row{
+		{mk("TXN000000000001", acct1, gateway.Live, "USD", gateway.StatusCaptured, 4000, 4000, 0), true},
+		{mk("TXN000000000002", acct1, gateway.Live, "USD", gateway.StatusCaptured, 3000, 2500, 1000), true},
+		{mk("TXN000000000003", acct2, gateway.Live, "EUR", gateway.StatusCaptured, 700, 700, 0), true},
+		{mk("TXN000000000004", acct2, gateway.Sandbox, "USD", gateway.StatusCaptured, 100, 100, 100), true},
+		{mk("TXN000000000005", acct1, gateway.Live, "USD", gateway.StatusAuthorized, 9000, 0, 0), false},
+		{mk("TXN000000000006", acct1, gateway.Live, "USD", gateway.StatusVoided, 8000, 0, 0), false},
+		{mk("TXN000000000007", acct2, gateway.Live, "EUR", gateway.StatusVoided, 6000, 6000, 0), false},
+		{mk("TXN000000000008", acct1, gateway.Live, "USD", gateway.StatusDeclined, 5000, 0, 0), false},
+		{mk("TXN000000000009", acct1, gateway.Live, "JPY", gateway.StatusSettled, 5000, 5000, 0), false},
+	}
+	rows[8].p.SettledAt, rows[8].p.BatchID = at(time.Minute), "OLDBATCH0000001"
+	for i := range rows {
+		rows[i].p = simplePayment(t, s, rows[i].p)
+	}
+
+	b := gateway.SettlementBatch{ID: "BATCH0000000001", ClosedAt: at(5*time.Hour + 7*time.Microsecond)}
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.SettleCaptured(ctx, &b) })
+	if b.Count != 4 {
+		t.Errorf("batch Count = %d, want 4", b.Count)
+	}
+	checkEqual(t, "batch Totals", b.Totals, map[string]int64{"USD": 4000 + 1500 + 0, "EUR": 700})
+
+	for _, r := range rows {
+		got := lookup(t, s, r.p.AccountID, r.p.Environment, r.p.ID)
+		want := r.p
+		if r.settle {
+			want.Status, want.SettledAt, want.BatchID = gateway.StatusSettled, b.ClosedAt, b.ID
+			want.Version = r.p.Version + 1
+			// UpdatedAt is the store's business; it must not go backwards.
+			if got.UpdatedAt.Before(r.p.UpdatedAt) {
+				t.Errorf("payment %s: UpdatedAt went back from %v to %v", r.p.ID, r.p.UpdatedAt, got.UpdatedAt)
+			}
+			want.UpdatedAt = got.UpdatedAt
+		}
+		checkEqual(t, "payment "+r.p.ID+" ("+string(r.p.Status)+") after settlement", got, want)
+	}
+
+	again := gateway.SettlementBatch{ID: "BATCH0000000002", ClosedAt: at(6 * time.Hour)}
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.SettleCaptured(ctx, &again) })
+	if again.Count != 0 {
+		t.Errorf("second batch Count = %d, want 0", again.Count)
+	}
+	if len(again.Totals) != 0 {
+		t.Errorf("second batch Totals = %v, want none", again.Totals)
+	}
+	for _, r := range rows[:4] {
+		got := lookup(t, s, r.p.AccountID, r.p.Environment, r.p.ID)
+		if got.BatchID != b.ID || got.Version != r.p.Version+1 {
+			t.Errorf("payment %s after an empty batch: batch %q version %d, want %q %d", r.p.ID, got.BatchID, got.Version, b.ID, r.p.Version+1)
+		}
+	}
+
+	// A settlement that is rolled back changes nothing.
+	late := simplePayment(t, s, mk("TXN000000000010", acct1, gateway.Live, "USD", gateway.StatusCaptured, 300, 300, 0))
+	err := update(t, s, func(tx gateway.Tx) error {
+		rb := gateway.SettlementBatch{ID: "BATCH0000000003", ClosedAt: at(7 * time.Hour)}
+		if err := tx.SettleCaptured(context.Background(), &rb); err != nil {
+			return err
+		}
+		if rb.Count != 1 {
+			t.Errorf("batch in rolled-back Update: Count = %d, want 1", rb.Count)
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("Update returned %v, want %v", err, errRollback)
+	}
+	checkEqual(t, "captured payment after rolled-back settlement", lookup(t, s, acct1, gateway.Live, late.ID), late)
+}
+
+// --- concurrency ------------------------------------------------------------
+
+func testConcurrentRefunds(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1)
+	p := payment("TXN000000000001", acct1, gateway.Live)
+	p.Status, p.CapturedAmount = gateway.StatusCaptured, 4000
+	p = simplePayment(t, s, p)
+
+	const workers, maxAttempts = 20, 50
+	var succeeded, refused atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range workers {
+		wg.Go(func() {
+			<-start
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var err error
+			for range maxAttempts {
+				err = s.Update(ctx, func(tx gateway.Tx) error {
+					cur, err := tx.PaymentByTransaction(ctx, acct1, gateway.Live, p.ID)
+					if err != nil {
+						return err
+					}
+					after, err := cur.Refund(1000)
+					if err != nil {
+						return err
+					}
+					now := at(time.Hour + time.Duration(i)*time.Microsecond)
+					after.UpdatedAt = now
+					if err := tx.UpdatePayment(ctx, after); err != nil {
+						return err
+					}
+					return tx.InsertTransaction(ctx, transaction(fmt.Sprintf("REFUND%09d", i), cur, gateway.OpRefund, 1000, now))
+				})
+				if !errors.Is(err, gateway.ErrConflict) {
+					break
+				}
+			}
+			switch {
+			case err == nil:
+				succeeded.Add(1)
+			case gateway.ErrorKind(err) == gateway.KindInvalid:
+				refused.Add(1)
+			default:
+				t.Errorf("worker %d: %v", i, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	if got := succeeded.Load(); got != 4 {
+		t.Errorf("%d refunds succeeded, want 4", got)
+	}
+	if got := refused.Load(); got != workers-4 {
+		t.Errorf("%d refunds were refused by the rules, want %d", got, workers-4)
+	}
+	got := lookup(t, s, acct1, gateway.Live, p.ID)
+	if got.RefundedAmount != 4000 {
+		t.Errorf("RefundedAmount = %d, want 4000", got.RefundedAmount)
+	}
+	if got.Version != p.Version+4 {
+		t.Errorf("Version = %d, want %d", got.Version, p.Version+4)
+	}
+	var refunds int64
+	for _, tr := range got.Transactions {
+		if tr.Operation == gateway.OpRefund {
+			refunds += tr.Amount
+		}
+	}
+	if len(got.Transactions) != 5 || refunds != 4000 {
+		t.Errorf("%d transactions refunding %d in all, want 5 refunding 4000", len(got.Transactions), refunds)
+	}
+}
+
+// --- View -------------------------------------------------------------------
+
+func testView(t *testing.T, s gateway.Store) {
+	// An empty store reads as empty.
+	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+		list, err := tx.Accounts(ctx)
+		if err != nil {
+			return err
+		}
+		if len(list) != 0 {
+			t.Errorf("Accounts of an empty store = %v", list)
+		}
+		return nil
+	})
+
+	createAccounts(t, s, acct1)
+	p := simplePayment(t, s, payment("TXN000000000001", acct1, gateway.Live))
+	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+		if _, err := tx.Account(ctx, acct1); err != nil {
+			t.Errorf("Account after commit: %v", err)
+		}
+		got, err := tx.PaymentByTransaction(ctx, acct1, gateway.Live, p.ID)
+		if err != nil {
+			t.Errorf("PaymentByTransaction after commit: %v", err)
+		} else {
+			checkEqual(t, "PaymentByTransaction in View", got, p)
+		}
+		return nil
+	})
+
+	// A later commit is seen by a later View.
+	captured, err := lookup(t, s, acct1, gateway.Live, p.ID).Capture(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.UpdatePayment(ctx, captured) })
+	if got := lookup(t, s, acct1, gateway.Live, p.ID); got.Status != gateway.StatusCaptured || got.CapturedAmount != 1000 {
+		t.Errorf("View after a second commit: status %s captured %d, want captured 1000", got.Status, got.CapturedAmount)
+	}
+
+	// View hands fn's error back unchanged.
+	err = s.View(context.Background(), func(gateway.ReadTx) error { return errRollback })
+	if !errors.Is(err, errRollback) {
+		t.Errorf("View returned %v, want fn's error %v", err, errRollback)
+	}
+}
+
+// --- comparison -------------------------------------------------------------
+
+// checkEqual compares got with want field by field. Times compare as
+// instants, and every non-zero time that the store returns must be in UTC.
+func checkEqual(t *testing.T, what string, got, want any) {
+	t.Helper()
+	var diffs []string
+	diff(&diffs, "", reflect.ValueOf(got), reflect.ValueOf(want))
+	if len(diffs) > 0 {
+		t.Errorf("%s differs:\n\t%s", what, strings.Join(diffs, "\n\t"))
+	}
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+func diff(out *[]string, path string, got, want reflect.Value) {
+	if len(*out) > 20 {
+		return
+	}
+	if got.Type() == timeType {
+		g, w := got.Interface().(time.Time), want.Interface().(time.Time)
+		if !g.Equal(w) {
+			*out = append(*out, fmt.Sprintf("%s: got %s, want %s", path, fmtTime(g), fmtTime(w)))
+		} else if !g.IsZero() && g.Location() != time.UTC {
+			*out = append(*out, fmt.Sprintf("%s: got %s in %s, want UTC", path, fmtTime(g), g.Location()))
+		}
+		return
+	}
+	switch got.Kind() {
+	case reflect.Struct:
+		for i := range got.NumField() {
+			diff(out, path+"."+got.Type().Field(i).Name, got.Field(i), want.Field(i))
+		}
+	case reflect.Slice:
+		if got.Type().Elem().Kind() == reflect.Uint8 {
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				*out = append(*out, fmt.Sprintf("%s: got %x, want %x", path, got.Bytes(), want.Bytes()))
+			}
+			return
+		}
+		if got.Len() != want.Len() {
+			*out = append(*out, fmt.Sprintf("%s: got %d elements, want %d", path, got.Len(), want.Len()))
+		}
+		for i := range min(got.Len(), want.Len()) {
+			diff(out, fmt.Sprintf("%s[%d]", path, i), got.Index(i), want.Index(i))
+		}
+	case reflect.Map:
+		if !reflect.DeepEqual(got.Interface(), want.Interface()) {
+			*out = append(*out, fmt.Sprintf("%s: got %v, want %v", path, got.Interface(), want.Interface()))
+		}
+	default:
+		if !reflect.DeepEqual(got.Interface(), want.Interface()) {
+			*out = append(*out, fmt.Sprintf("%s: got %#v, want %#v", path, got.Interface(), want.Interface()))
+		}
+	}
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "zero time"
+	}
+	return t.Format(time.RFC3339Nano)
+}
