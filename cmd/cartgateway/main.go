@@ -22,8 +22,10 @@ Usage:
   cartgateway accounts key-add --account ID [--key KEY] [--environment sandbox|live]
   cartgateway accounts key-revoke --account ID --key-id KEYID
   cartgateway settle   close the settlement batch now
+  cartgateway migrate-data --from SQLITE-PATH --to POSTGRES-URL   copy all data to an empty store, verified
 
-Every command takes --db PATH (env CARTGATEWAY_DB, default cartgateway.db).
+Every command takes --db PATH-OR-URL (env CARTGATEWAY_DB, default cartgateway.db;
+a postgres:// URL selects PostgreSQL).
 Run "cartgateway COMMAND -h" for a command's flags.
 `
 
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return accounts(ctx, args[1:], stdout, stderr)
 	case "settle":
 		return settle(ctx, args[1:], stdout, stderr)
+	case "migrate-data":
+		return migrateData(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

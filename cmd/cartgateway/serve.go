@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -62,7 +63,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("cartgateway listening", "addr", ln.Addr().String(), "db", sf.db, "settle_at", *settleAt, "duplicate_window", dupWindow.String())
+	log.Info("cartgateway listening", "addr", ln.Addr().String(), "db", redactURL(sf.db), "settle_at", *settleAt, "duplicate_window", dupWindow.String())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -153,4 +154,12 @@ func envDuration(name string, fallback time.Duration) time.Duration {
 		return v
 	}
 	return fallback
+}
+
+// redactURL hides a password in a database URL before it is logged.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
 }
