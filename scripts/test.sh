@@ -19,8 +19,18 @@ if ! command -v staticcheck >/dev/null; then
 fi
 staticcheck ./...
 
-echo "== go test -race"
+echo "== PostgreSQL for the tests"
+if [ -z "${CARTGATEWAY_TEST_POSTGRES:-}" ]; then
+  source scripts/postgres.sh
+  cartgateway_pg_start
+  trap cartgateway_pg_stop EXIT
+fi
+
+echo "== go test -race (SQLite; store contract and process tests also on PostgreSQL)"
 go test -race -count=1 ./...
+
+echo "== go test -race: HTTP-level API suites on PostgreSQL"
+CARTGATEWAY_TEST_BACKEND=postgres go test -race -count=1 ./internal/httpapi/...
 
 echo "== fuzz targets, ${FUZZTIME} each"
 grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do

@@ -6,6 +6,7 @@ package apitest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -32,6 +33,7 @@ import (
 type Server struct {
 	URL       string
 	DBPath    string // the SQLite file; "" on PostgreSQL
+	DBURL     string // the PostgreSQL database; "" on SQLite
 	Service   *service.Service
 	Store     *sqlstore.DB
 	AccountID string
@@ -70,13 +72,14 @@ func Backend() string {
 	return "sqlite"
 }
 
-// OpenStore opens a fresh, empty store of the selected backend. path is the
-// SQLite file ("" on PostgreSQL).
-func OpenStore(t testing.TB) (db *sqlstore.DB, path string) {
+// OpenStore opens a fresh, empty store of the selected backend: a SQLite
+// file (path) or a PostgreSQL database (url).
+func OpenStore(t testing.TB) (db *sqlstore.DB, path, url string) {
 	t.Helper()
 	var err error
 	if Backend() == "postgres" {
-		db, err = postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{})
+		url = pgtest.URL(t)
+		db, err = postgres.Open(context.Background(), url, postgres.Options{})
 	} else {
 		path = filepath.Join(t.TempDir(), "gateway.db")
 		db, err = sqlite.Open(context.Background(), path)
@@ -84,13 +87,13 @@ func OpenStore(t testing.TB) (db *sqlstore.DB, path string) {
 	if err != nil {
 		t.Fatalf("open %s store: %v", Backend(), err)
 	}
-	return db, path
+	return db, path, url
 }
 
 // Start starts a gateway on a fresh store (see Backend).
 func Start(t testing.TB, opt Options) *Server {
 	t.Helper()
-	db, path := OpenStore(t)
+	db, path, url := OpenStore(t)
 	logs := &syncBuffer{}
 	svc := &service.Service{
 		Store:           db,
@@ -102,7 +105,7 @@ func Start(t testing.TB, opt Options) *Server {
 	h := &httpapi.Handler{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics: httpapi.NewMetrics(), Ready: db.Ping}
 	ts := httptest.NewServer(h.Routes())
-	s := &Server{URL: ts.URL, DBPath: path, Service: svc, Store: db, logs: logs, client: ts.Client()}
+	s := &Server{URL: ts.URL, DBPath: path, DBURL: url, Service: svc, Store: db, logs: logs, client: ts.Client()}
 	t.Cleanup(func() {
 		ts.Close()
 		_ = db.Close()
@@ -123,6 +126,104 @@ func (s *Server) CreateAccount(t testing.TB, in service.NewAccount) (string, str
 		t.Fatalf("create account: %v", err)
 	}
 	return a.ID, key
+}
+
+// rawDB opens a connection of the test's own to the server's database,
+// beside the store, to check what is really stored.
+func (s *Server) rawDB(t testing.TB) *sql.DB {
+	t.Helper()
+	var db *sql.DB
+	var err error
+	if s.DBURL != "" {
+		db, err = sql.Open("pgx", s.DBURL)
+	} else {
+		db, err = sql.Open("sqlite", "file:"+s.DBPath+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// Count returns the number of rows in a table of the server's database.
+func (s *Server) Count(t testing.TB, table string) int {
+	t.Helper()
+	db := s.rawDB(t)
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+		t.Fatalf("count %s: %v", table, err)
+	}
+	return n
+}
+
+// StoredData returns everything the database holds, as bytes to search: the
+// SQLite file with its WAL and shared-memory files, or every row of every
+// PostgreSQL table as text.
+func (s *Server) StoredData(t testing.TB) []byte {
+	t.Helper()
+	if s.DBURL == "" {
+		var out []byte
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			b, err := os.ReadFile(s.DBPath + suffix)
+			if err != nil && !(suffix != "" && os.IsNotExist(err)) {
+				t.Fatalf("read store: %v", err)
+			}
+			out = append(out, b...)
+		}
+		return out
+	}
+	db := s.rawDB(t)
+	defer db.Close()
+	ctx := context.Background()
+	rows, err := db.QueryContext(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	var out bytes.Buffer
+	for _, table := range tables {
+		// Each row as PostgreSQL's text form; bytea columns as their text
+		// too, since a card number would be stored as text if at all.
+		var dump sql.NullString
+		q := "SELECT string_agg(t::text, E'\\n') FROM " + table + " t"
+		if err := db.QueryRowContext(ctx, q).Scan(&dump); err != nil {
+			t.Fatalf("dump %s: %v", table, err)
+		}
+		out.WriteString(dump.String)
+		out.WriteByte('\n')
+	}
+	if err := dumpByteaAsText(ctx, db, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// dumpByteaAsText adds the idempotency records' bodies (bytea) decoded, so
+// that a search sees their JSON text.
+func dumpByteaAsText(ctx context.Context, db *sql.DB, out *bytes.Buffer) error {
+	rows, err := db.QueryContext(ctx, "SELECT body FROM idempotency_keys")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return err
+		}
+		out.Write(b)
+		out.WriteByte('\n')
+	}
+	return rows.Err()
 }
 
 // Logs returns everything the server logged so far.

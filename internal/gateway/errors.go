@@ -23,7 +23,6 @@ const (
 	KindProcessor                // the processor failed; nothing moved
 	KindTooLarge                 // request body too large
 	KindRateLimited              // too many requests
-	KindUnavailable              // a transient store failure
 )
 
 // Error is the one error type of the domain. Code is a stable machine code

@@ -106,7 +106,7 @@ func TestErrorKind(t *testing.T) {
 		{"unauthorized", gateway.Errorf(gateway.KindUnauthorized, "invalid-passed-privatekey", "no"), gateway.KindUnauthorized},
 		{"declined", gateway.Errorf(gateway.KindDeclined, "card-declined", "no"), gateway.KindDeclined},
 		{"too large", gateway.Errorf(gateway.KindTooLarge, "too-large", "no"), gateway.KindTooLarge},
-		{"unavailable", fmt.Errorf("x: %w", gateway.Errorf(gateway.KindUnavailable, "unavailable", "no")), gateway.KindUnavailable},
+		{"rate limited", fmt.Errorf("x: %w", gateway.Errorf(gateway.KindRateLimited, "rate-limited", "no")), gateway.KindRateLimited},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

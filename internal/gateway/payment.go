@@ -138,12 +138,8 @@ func (p Payment) Capture(amount int64) (Payment, error) {
 	if err := p.requireApproved(); err != nil {
 		return p, err
 	}
-	switch p.Status {
-	case StatusCaptured, StatusSettled:
+	if p.Status != StatusAuthorized { // captured or settled
 		return p, Errorf(KindInvalid, "already-captured", "The payment has already been captured; a payment is captured once.")
-	case StatusAuthorized:
-	default:
-		return p, Errorf(KindInvalid, "payment-not-capturable", "The payment cannot be captured in status %s.", p.Status)
 	}
 	if amount < 1 {
 		return p, Errorf(KindInvalid, "invalid-amount", "The amount must be at least 1.")

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cartgateway/cartgateway/internal/gateway"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -31,7 +33,7 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"endpoint"}),
 		payments: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cartgateway_payments_total", Help: "Payment operations by operation and outcome (approved, declined, refused, error).",
+			Name: "cartgateway_payments_total", Help: "Payment operations by operation and outcome (approved, declined, refused, error, replayed).",
 		}, []string{"operation", "outcome"}),
 	}
 	m.registry.MustRegister(m.requests, m.latency, m.payments,
@@ -49,16 +51,23 @@ func (m *Metrics) observeRequest(endpoint string, status int, elapsed time.Durat
 	m.latency.WithLabelValues(endpoint).Observe(elapsed.Seconds())
 }
 
-// observePayment counts an operation's outcome from its answer's status.
-func (h *Handler) observePayment(operation string, status int) {
-	outcome := "approved"
-	switch {
-	case status >= 500:
-		outcome = "error"
-	case status >= 400:
-		outcome = "refused"
-	}
+// observePayment counts an operation's outcome.
+func (h *Handler) observePayment(operation, outcome string) {
 	h.Metrics.payments.WithLabelValues(operation, outcome).Inc()
+}
+
+// outcomeOf names the outcome of an operation that answered err.
+func outcomeOf(err error) string {
+	switch {
+	case err == nil:
+		return "approved"
+	case gateway.ErrorKind(err) == gateway.KindDeclined:
+		return "declined"
+	case statusOf(gateway.ErrorKind(err)) >= 500:
+		return "error"
+	default:
+		return "refused"
+	}
 }
 
 func levelFor(status int) slog.Level {

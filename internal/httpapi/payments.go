@@ -133,13 +133,13 @@ func (h *Handler) serveOperation(op operation) http.HandlerFunc {
 				return
 			}
 			w.Header().Set("Idempotent-Replayed", "true")
-			h.observePayment(op.name, replay.Record.Status)
+			h.observePayment(op.name, "replayed")
 			writeRaw(w, replay.Record.Status, replay.Record.Body)
 		case err != nil:
-			h.observePayment(op.name, statusOf(gateway.ErrorKind(err)))
+			h.observePayment(op.name, outcomeOf(err))
 			h.fail(w, r, err)
 		default:
-			h.observePayment(op.name, http.StatusOK)
+			h.observePayment(op.name, outcomeOf(nil))
 			writeJSON(w, http.StatusOK, op.render(out))
 		}
 	}
@@ -169,6 +169,7 @@ type paymentData struct {
 	Status           string            `json:"status"`
 	Environment      string            `json:"environment"`
 	Currency         string            `json:"currency"`
+	Amount           int64             `json:"amount"`
 	AmountAuthorized int64             `json:"amount_authorized"`
 	AmountCaptured   int64             `json:"amount_captured"`
 	AmountRefunded   int64             `json:"amount_refunded"`
@@ -238,6 +239,7 @@ func rfc3339(t time.Time) string {
 func newPaymentData(p gateway.Payment) paymentData {
 	d := paymentData{
 		ID: p.ID, Status: string(p.Status), Environment: string(p.Environment), Currency: p.Currency,
+		Amount:           requestedAmount(p),
 		AmountAuthorized: p.AuthorizedAmount, AmountCaptured: p.CapturedAmount, AmountRefunded: p.RefundedAmount,
 		AmountRefundable: p.RefundableAmount(), OrderID: p.OrderID, Source: p.Source,
 		Card: cardData{Brand: p.Card.Brand, BIN: p.Card.BIN, Last4: p.Card.Last4, ExpMonth: p.Card.ExpMonth, ExpYear: p.Card.ExpYear},
@@ -256,4 +258,13 @@ func newPaymentData(p gateway.Payment) paymentData {
 			Amount: t.Amount, Code: t.Code, CreatedAt: rfc3339(t.CreatedAt)})
 	}
 	return d
+}
+
+// requestedAmount is what the charge or authorization asked for: the amount
+// of the payment's first transaction (a declined attempt holds nothing).
+func requestedAmount(p gateway.Payment) int64 {
+	if len(p.Transactions) > 0 {
+		return p.Transactions[0].Amount
+	}
+	return p.AuthorizedAmount
 }

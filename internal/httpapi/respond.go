@@ -24,7 +24,7 @@ func statusOf(k gateway.Kind) int {
 		return http.StatusRequestEntityTooLarge
 	case gateway.KindRateLimited:
 		return http.StatusTooManyRequests
-	default: // internal, processor, unavailable
+	default: // internal, processor
 		return http.StatusInternalServerError
 	}
 }

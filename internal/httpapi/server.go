@@ -48,7 +48,7 @@ func (h *Handler) Routes() http.Handler {
 	mux.Handle("POST /payment/lookup", h.instrument("/payment/lookup", http.HandlerFunc(h.lookup)))
 	mux.Handle("GET /healthz", h.instrument("/healthz", http.HandlerFunc(h.healthz)))
 	mux.Handle("GET /metrics", h.Metrics.Handler())
-	mux.Handle("/", h.instrument("other", http.HandlerFunc(h.notFound)))
+	mux.Handle("/", h.instrument("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.notFound(w, r, mux) })))
 	return withRequestID(h.recoverPanics(mux))
 }
 
@@ -63,9 +63,24 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
-	// The mux answers a wrong method on a known path with 405; every other
-	// unknown route gets a JSON 404 in the API's error format.
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
+	// The catch-all "/" matches every method, so the mux never answers 405
+	// itself: a known path asked with another method gets a JSON 405 here;
+	// every other unknown route gets a JSON 404 in the API's error format.
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); m != r.Method && pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "405 - Method Not Allowed. This endpoint accepts only " +
+			strings.Join(allow, " or ") + " (method-not-allowed).", Code: "method-not-allowed", RequestID: requestID(r.Context())})
+		return
+	}
 	status := http.StatusNotFound
 	body := errorBody{Error: "404 - Not Found. There is no such endpoint; see docs/api.md (not-found).", Code: "not-found", RequestID: requestID(r.Context())}
 	writeJSON(w, status, body)
@@ -80,9 +95,8 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (service.Caller,
 			return service.Caller{}, nil, false
 		}
 	}
-	secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	c, err := h.Service.Authenticate(r.Context(), strings.TrimSpace(r.Header.Get("CARTGATEWAY-ACCOUNT-ID")),
-		strings.TrimSpace(secret), strings.TrimSpace(r.Header.Get("CARTGATEWAY-ENVIRONMENT")))
+		bearerToken(r.Header.Get("Authorization")), strings.TrimSpace(r.Header.Get("CARTGATEWAY-ENVIRONMENT")))
 	if err != nil {
 		h.fail(w, r, err)
 		return c, nil, false
@@ -105,7 +119,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (service.Caller,
 // fail answers err; internal errors are logged with their detail.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	id := requestID(r.Context())
-	if k := gateway.ErrorKind(err); k == gateway.KindInternal || k == gateway.KindUnavailable {
+	if gateway.ErrorKind(err) == gateway.KindInternal {
 		h.Log.Error("request failed", "request_id", id, "path", r.URL.Path, "err", err)
 	}
 	status, body := renderError(err, id)
@@ -127,4 +141,14 @@ func (h *Handler) recoverPanics(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerToken returns the credentials of an "Authorization: Bearer …"
+// header (the scheme is case-insensitive, RFC 9110); "" for any other form.
+func bearerToken(header string) string {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
 }

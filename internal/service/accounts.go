@@ -167,9 +167,10 @@ func (s *Service) Authenticate(ctx context.Context, accountID, secret, environme
 	if err != nil {
 		return Caller{}, err
 	}
+	// A key of the other environment is refused like any invalid key: the
+	// answer does not tell that the key itself was right.
 	if environment != "" && !strings.EqualFold(environment, string(caller.Environment)) {
-		return Caller{}, gateway.Errorf(gateway.KindUnauthorized, "environment-mismatch",
-			"The key is not valid for the %q environment.", environment)
+		return Caller{}, errUnauthorized
 	}
 	return caller, nil
 }

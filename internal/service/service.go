@@ -139,11 +139,12 @@ func (s *Service) pay(ctx context.Context, c Caller, op gateway.Operation, req P
 			if gateway.ErrorKind(err) != gateway.KindProcessor {
 				return err
 			}
-			pay.Status, pay.DeclineCode = gateway.StatusFailed, gateway.ErrProcessor.Code
+			// Nothing is held: the attempt keeps its amount in its transaction.
+			pay.Status, pay.DeclineCode, pay.AuthorizedAmount = gateway.StatusFailed, gateway.ErrProcessor.Code, 0
 			t.Result, t.Code = gateway.ResultError, gateway.ErrProcessor.Code
 			recorded = &gateway.Error{Kind: gateway.KindProcessor, Code: gateway.ErrProcessor.Code, Message: gateway.ErrProcessor.Message, Payment: &pay}
 		case !res.Approved:
-			pay.Status, pay.DeclineCode = gateway.StatusDeclined, res.DeclineCode
+			pay.Status, pay.DeclineCode, pay.AuthorizedAmount = gateway.StatusDeclined, res.DeclineCode, 0
 			pay.AVSCode, pay.CVVCode = res.AVSCode, res.CVVCode
 			t.Result, t.Code = gateway.ResultDeclined, res.DeclineCode
 			recorded = &gateway.Error{Kind: gateway.KindDeclined, Code: res.DeclineCode, Message: res.Message, Payment: &pay}

@@ -1,0 +1,242 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/cartgateway/cartgateway/internal/card"
+	"github.com/cartgateway/cartgateway/internal/gateway"
+)
+
+// fuzzNow is a fixed clock, so that a fuzz input means the same every run.
+var fuzzNow = time.Date(2026, time.June, 15, 12, 0, 0, 0, time.UTC)
+
+// Inline copies of ../../../shared/sdk-requests, used when that folder is
+// not there (the fuzz tests must run from the module alone).
+var fuzzSDKBodies = map[string]string{
+	"charge.json":            `{"is_sale":true,"firstname":"Test","lastname":"User","email":"user3@example.com","address":"6 Pheasant Run","zip":"07733","amount":2000,"card_number":6011111111111117,"card_cvv":123,"card_expiry_month":10,"card_expiry_year":2031,"order_id":4242,"phone":123456789,"city":"Holmdel","state":"NJ","country":"United States","source":"PHP SDK Test","threeds_cavv":null,"threeds_validated":null,"threeds_transaction_id":null,"threeds_server_transaction_id":null,"threeds_version":null,"threeds_parres_status":null}`,
+	"authorize.json":         `{"firstname":"Test","lastname":"User","email":"user3@example.com","address":"6 Pheasant Run","zip":"07733","amount":2000,"card_number":6011111111111117,"card_cvv":123,"card_expiry_month":10,"card_expiry_year":2031,"order_id":4242,"phone":123456789,"city":"Holmdel","state":"NJ","country":"United States","source":"PHP SDK Test","threeds_cavv":null,"threeds_validated":null,"threeds_transaction_id":null,"threeds_server_transaction_id":null,"threeds_version":null,"threeds_parres_status":null}`,
+	"authorize-minimal.json": `{"firstname":"Test","lastname":"User","email":"user3@example.com","address":"6 Pheasant Run","zip":"07733","amount":2000,"card_number":6011111111111117,"card_cvv":123,"card_expiry_month":10,"card_expiry_year":2031,"order_id":4242,"phone":null,"city":null,"state":null,"country":null,"source":null,"threeds_cavv":null,"threeds_validated":null,"threeds_transaction_id":null,"threeds_server_transaction_id":null,"threeds_version":null,"threeds_parres_status":null}`,
+	"capture.json":           `{"amount":1025,"authorized_payment_id":"AMB8PUM9HPLZ7NJ"}`,
+	"refund.json":            `{"amount":1025,"payment_id":"AMB8PUM9HPLZ7NJ"}`,
+	"void.json":              `{"payment_id":"AMB8PUM9HPLZ7NJ"}`,
+	"lookup.json":            `{"payment_id":"AMB8PUM9HPLZ7NJ"}`,
+}
+
+// fuzzSDKBody returns an SDK fixture: from CARTGATEWAY_SDK_REQUESTS or
+// ../../../shared/sdk-requests when present, else the inline copy.
+func fuzzSDKBody(name string) []byte {
+	dirs := []string{os.Getenv("CARTGATEWAY_SDK_REQUESTS"), filepath.Join("..", "..", "..", "shared", "sdk-requests")}
+	for _, dir := range dirs {
+		if dir == "" {
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+			return []byte(strings.TrimSpace(string(b)))
+		}
+	}
+	return []byte(fuzzSDKBodies[name])
+}
+
+// fuzzOddBodies are inputs every decoder must survive.
+var fuzzOddBodies = []string{
+	"", " ", "null", "[]", `[{"amount":1}]`, "{}", "{", `{"a":}`, `"x"`, "2000", "\xff\xfe{", `{"amount":1}{}`,
+	`{"card_number":{"nested":[1,2,{"x":null}]}}`, `{"card_number":[4242424242424242]}`,
+	`{"amount":1e400,"card_number":1e400}`, `{"amount":-0,"payment_id":-0}`, `{"amount":"\u0000"}`,
+	`{"payment_id":"\ud800","authorized_payment_id":"\u0007"}`, `{"payment_id":true,"amount":false}`,
+	`{"amount":9223372036854775808,"payment_id":"x"}`, `{"amount":10000000000000,"payment_id":"x"}`,
+	`{"amount":10000000000001,"payment_id":"x"}`, `{"amount":"+5","payment_id":" x "}`,
+	`{"payment_id":"x","payment_id":null}`, `{"` + strings.Repeat("[", 100) + `":1}`,
+	`{"card_number":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`,
+}
+
+func FuzzDecodePayment(f *testing.F) {
+	for _, name := range []string{"charge.json", "authorize.json", "authorize-minimal.json"} {
+		f.Add(fuzzSDKBody(name))
+	}
+	for _, s := range fuzzOddBodies {
+		f.Add([]byte(s))
+	}
+	valid := `{"firstname":"Test","lastname":"User","email":"user3@example.com","address":"6 Pheasant Run","zip":"07733",` +
+		`"amount":2000,"card_cvv":"123","card_expiry_month":"10","card_expiry_year":"2031","order_id":"o-1","country":"US",`
+	for _, tail := range []string{
+		`"card_number":"4242 4242 4242 4241"}`, // Luhn failure
+		`"card_number":"4242-4242-4242-4242"}`,
+		`"card_number":"4242424242424242x"}`,
+		`"card_number":4242424242424242.0}`,
+		`"card_number":-4242424242424242}`,
+		`"card_number":"4242424242424242","country":"4242424242424242"}`,
+		`"card_number":"4012888888881881123"}`,
+		`"card_number":"42424242424242424242424242"}`,
+		`"card_number":"378282246310005"}`, // Amex with a 3-digit CVV
+		`"card_number":"4242424242424242","amount":"99"}`,
+		`"card_number":"10000000000000","amount":"1e3"}`,
+		`"card_number":"4242424242424242","card_expiry_month":"13"}`,
+		`"card_number":"4242424242424242","card_expiry_year":"2020"}`,
+		`"card_number":"4242424242424242","email":"Test <a@b.c>"}`,
+		`"card_number":"4242424242424242","firstname":"` + strings.Repeat("é", 256) + `"}`,
+		`"card_number":"４２４２４２４２４２４２４２４２"}`,
+	} {
+		f.Add([]byte(valid + tail))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := decodePayment(body, fuzzNow)
+		number, numberText := fuzzCardNumber(body)
+		if err != nil {
+			e := fuzzWantInvalid(t, err)
+			if len(number) >= 12 {
+				// maxAmount's own digits are part of a message and no leak.
+				msg := strings.ReplaceAll(e.Message, strconv.Itoa(maxAmount), "")
+				for _, secret := range []string{number, numberText} {
+					if secret != "" && strings.Contains(msg, secret) && !fuzzElsewhere(body, secret) {
+						t.Fatalf("the error message shows the card number %q: %q", secret, e.Message)
+					}
+				}
+			}
+			return
+		}
+		// An accepted request is fully valid.
+		if !card.Luhn(req.Card.Number) || len(req.Card.Number) < 12 || len(req.Card.Number) > 19 {
+			t.Fatalf("accepted card number %q", req.Card.Number)
+		}
+		if req.Card.Number != number {
+			t.Fatalf("card number %q decoded from %q", req.Card.Number, numberText)
+		}
+		if req.Card.ExpMonth < 1 || req.Card.ExpMonth > 12 || req.Card.CVV == "" || req.Card.Brand == "" {
+			t.Fatalf("accepted card %#v", req.Card)
+		}
+		if exp := time.Date(req.Card.ExpYear, time.Month(req.Card.ExpMonth)+1, 1, 0, 0, 0, 0, time.UTC); !exp.After(fuzzNow) {
+			t.Fatalf("accepted an expired card %02d/%d", req.Card.ExpMonth, req.Card.ExpYear)
+		}
+		if req.Amount < gateway.MinimumPaymentAmount || req.Amount > maxAmount {
+			t.Fatalf("accepted amount %d", req.Amount)
+		}
+		if c := req.Customer.Country; c != "" && (len(c) != 2 || strings.ToUpper(c) != c) {
+			t.Fatalf("accepted country %q", c)
+		}
+		if !validEmail(req.Customer.Email) {
+			t.Fatalf("accepted email %q", req.Customer.Email)
+		}
+		cu := req.Customer
+		for name, v := range map[string]string{"firstname": cu.FirstName, "lastname": cu.LastName, "address": cu.Address,
+			"zip": cu.Zip, "order_id": req.OrderID} {
+			if v == "" {
+				t.Fatalf("accepted an empty %s", name)
+			}
+		}
+		for name, v := range map[string]string{"firstname": cu.FirstName, "lastname": cu.LastName, "address": cu.Address,
+			"zip": cu.Zip, "order_id": req.OrderID, "phone": cu.Phone, "city": cu.City, "state": cu.State, "source": req.Source,
+			"threeds_cavv": req.ThreeDS.CAVV} {
+			fuzzWantCleanText(t, name, v)
+		}
+	})
+}
+
+func FuzzDecodeChange(f *testing.F) {
+	for _, name := range []string{"capture.json", "refund.json", "void.json", "lookup.json"} {
+		b := fuzzSDKBody(name)
+		f.Add(b, name == "capture.json", name == "capture.json" || name == "refund.json")
+	}
+	for _, s := range fuzzOddBodies {
+		f.Add([]byte(s), false, true)
+		f.Add([]byte(s), true, false)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, capture, withAmount bool) {
+		idField := "payment_id"
+		if capture {
+			idField = "authorized_payment_id"
+		}
+		id, amount, err := decodeChange(body, idField, withAmount)
+		if err != nil {
+			fuzzWantInvalid(t, err)
+			return
+		}
+		if id == "" {
+			t.Fatalf("accepted an empty %s", idField)
+		}
+		fuzzWantCleanText(t, idField, id)
+		switch {
+		case withAmount && (amount < 1 || amount > maxAmount):
+			t.Fatalf("accepted amount %d", amount)
+		case !withAmount && amount != 0:
+			t.Fatalf("amount %d without an amount field", amount)
+		}
+	})
+}
+
+// fuzzWantInvalid checks that a decoder's error is an invalid-request
+// *gateway.Error that renders as the API's JSON error.
+func fuzzWantInvalid(t *testing.T, err error) *gateway.Error {
+	t.Helper()
+	var e *gateway.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %T %v is not a *gateway.Error", err, err)
+	}
+	if e.Kind != gateway.KindInvalid || e.Code == "" || e.Message == "" || e.Payment != nil {
+		t.Fatalf("error %#v: want KindInvalid with a code and message", e)
+	}
+	if !utf8.ValidString(e.Message) || strings.IndexFunc(e.Message, unicode.IsControl) >= 0 {
+		t.Fatalf("error message %q is not clean text", e.Message)
+	}
+	status, body := renderError(err, "req_FUZZ")
+	var m map[string]any
+	if status != 400 || json.Unmarshal(body, &m) != nil || m["code"] != e.Code {
+		t.Fatalf("renders as %d %s", status, body)
+	}
+	return e
+}
+
+func fuzzWantCleanText(t *testing.T, name, v string) {
+	t.Helper()
+	if utf8.RuneCountInString(v) > maxFieldLength || strings.IndexFunc(v, unicode.IsControl) >= 0 || strings.TrimSpace(v) != v {
+		t.Fatalf("accepted %s %q", name, v)
+	}
+}
+
+// fuzzCardNumber returns the digits of the body's card_number and its text
+// as sent ("" when the body has none that can be read).
+func fuzzCardNumber(body []byte) (digits, text string) {
+	var f map[string]json.RawMessage
+	if json.Unmarshal(body, &f) != nil {
+		return "", ""
+	}
+	text = fuzzValueText(f["card_number"])
+	var b strings.Builder
+	for _, r := range text {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String(), strings.TrimSpace(text)
+}
+
+// fuzzElsewhere reports whether s occurs in a field other than card_number,
+// whose value an error message may rightly quote.
+func fuzzElsewhere(body []byte, s string) bool {
+	var f map[string]json.RawMessage
+	if json.Unmarshal(body, &f) != nil {
+		return false
+	}
+	for k, v := range f {
+		if k != "card_number" && strings.Contains(fuzzValueText(v), s) {
+			return true
+		}
+	}
+	return false
+}
+
+func fuzzValueText(raw json.RawMessage) string {
+	var s string
+	if len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
