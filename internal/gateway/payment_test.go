@@ -61,18 +61,6 @@ func payment(status gateway.Status, captured, refunded int64) gateway.Payment {
 	return p
 }
 
-// basePayment is the representative payment of each status: captured and
-// settled ones have 800 captured and 300 refunded, so 500 is refundable.
-func basePayment(s gateway.Status) gateway.Payment {
-	switch s {
-	case gateway.StatusCaptured, gateway.StatusSettled:
-		return payment(s, 800, 300)
-	case gateway.StatusVoided:
-		return payment(s, 800, 0)
-	}
-	return payment(s, 0, 0)
-}
-
 // boundaryAmounts are the amounts every operation is tried with: 0, 1,
 // exactly authorized, authorized+1, the remaining refundable, remaining+1,
 // and a few out-of-range values.
