@@ -2,7 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/pgtest"
@@ -30,5 +33,87 @@ func TestRebind(t *testing.T) {
 	got := postgres.Dialect().Rebind("SELECT a FROM t WHERE b = ? AND c IN (?, ?)")
 	if want := "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)"; got != want {
 		t.Errorf("rebind = %q, want %q", got, want)
+	}
+}
+
+// TestDeadlockIsRetried makes two transactions lock two payments in
+// opposite orders. PostgreSQL aborts one with a deadlock (40P01); the store
+// runs that transaction again, and both updates land.
+func TestDeadlockIsRetried(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	ids := []string{gateway.NewID(), gateway.NewID()}
+	err := db.Update(ctx, func(tx gateway.Tx) error {
+		if err := tx.CreateAccount(ctx, gateway.Account{ID: "42", Name: "d", Currency: "USD", CreatedAt: now}); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			p := gateway.Payment{ID: id, AccountID: "42", Environment: gateway.Sandbox, Status: gateway.StatusCaptured, Currency: "USD",
+				AuthorizedAmount: 1000, CapturedAmount: 1000, OrderID: "o", CreatedAt: now, UpdatedAt: now, Version: 1}
+			if err := tx.InsertPayment(ctx, p); err != nil {
+				return err
+			}
+			if err := tx.InsertTransaction(ctx, gateway.Transaction{ID: id, PaymentID: id, AccountID: "42", Environment: gateway.Sandbox,
+				Operation: gateway.OpCharge, Result: gateway.ResultApproved, Amount: 1000, CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Both transactions hold their first lock before either asks for its
+	// second; only first attempts wait, so a rerun goes straight through.
+	var holding sync.WaitGroup
+	holding.Add(2)
+	var attempts atomic.Int32
+	refundBoth := func(first, second string) error {
+		firstAttempt := true
+		return db.Update(ctx, func(tx gateway.Tx) error {
+			attempts.Add(1)
+			for i, id := range []string{first, second} {
+				p, err := tx.PaymentByTransaction(ctx, "42", gateway.Sandbox, id)
+				if err != nil {
+					return err
+				}
+				if i == 0 && firstAttempt {
+					firstAttempt = false
+					holding.Done()
+					holding.Wait()
+				}
+				if p, err = p.Refund(100); err != nil {
+					return err
+				}
+				if err := tx.UpdatePayment(ctx, p); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- refundBoth(ids[0], ids[1]) }()
+	go func() { errs <- refundBoth(ids[1], ids[0]) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("an update failed instead of being retried: %v", err)
+		}
+	}
+	if attempts.Load() < 3 {
+		t.Errorf("%d attempts: the deadlock did not happen, so the retry was not exercised", attempts.Load())
+	}
+	for _, id := range ids {
+		var p gateway.Payment
+		_ = db.View(ctx, func(tx gateway.ReadTx) error {
+			var err error
+			p, err = tx.PaymentByTransaction(ctx, "42", gateway.Sandbox, id)
+			return err
+		})
+		if p.RefundedAmount != 200 {
+			t.Errorf("payment %s refunded %d, want 200 (both updates)", id, p.RefundedAmount)
+		}
 	}
 }
