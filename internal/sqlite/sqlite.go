@@ -45,9 +45,25 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
+// Options tune the store.
+type Options struct {
+	// GroupCommit batches concurrent writes into one transaction and one
+	// fsync (docs/adr/0005-group-commit.md). Every write is still durable
+	// before its caller hears of it.
+	GroupCommit bool
+}
+
+// DefaultOptions is what the server runs with.
+var DefaultOptions = Options{GroupCommit: true}
+
 // Open opens (creating if needed, with owner-only permissions) and migrates
 // the database file at path.
 func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
+	return OpenWith(ctx, path, DefaultOptions)
+}
+
+// OpenWith is Open with explicit options.
+func OpenWith(ctx context.Context, path string, opt Options) (*sqlstore.DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
@@ -84,7 +100,11 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	readers := max(4, runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
-	return sqlstore.New(write, read, d), nil
+	db := sqlstore.New(write, read, d)
+	if opt.GroupCommit {
+		db.EnableGroupCommit()
+	}
+	return db, nil
 }
 
 func dsn(path, extra string) string {

@@ -18,9 +18,21 @@ import (
 	"github.com/cartgateway/cartgateway/internal/storetest"
 )
 
+// TestStoreContract runs the contract suite on the server's configuration
+// (group commit) and on one transaction per Update.
 func TestStoreContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) gateway.Store {
 		return open(t, filepath.Join(t.TempDir(), "cartgateway.db"))
+	})
+	t.Run("without group commit", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) gateway.Store {
+			db, err := sqlite.OpenWith(context.Background(), filepath.Join(t.TempDir(), "cartgateway.db"), sqlite.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = db.Close() })
+			return db
+		})
 	})
 }
 
@@ -214,4 +226,49 @@ func TestCommittedWriteSurvivesReopen(t *testing.T) {
 			t.Fatalf("payment after reopening: %v", err)
 		}
 	})
+}
+
+// TestGroupCommitIsolatesFailures sends many concurrent writes, some of
+// which fail after writing: the failures leave nothing, the others all land.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "cartgateway.db"))
+	ctx := context.Background()
+	const n = 400
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- db.Update(ctx, func(tx gateway.Tx) error {
+				id := strconv.Itoa(20000000 + i)
+				if err := tx.CreateAccount(ctx, gateway.Account{ID: id, Name: "a", Currency: "USD", CreatedAt: time.Now()}); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					return errors.New("refused after writing")
+				}
+				return nil
+			})
+		}()
+	}
+	failed := 0
+	for range n {
+		if err := <-errs; err != nil {
+			failed++
+		}
+	}
+	var accounts []gateway.Account
+	if err := db.View(ctx, func(tx gateway.ReadTx) error {
+		var err error
+		accounts, err = tx.Accounts(ctx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if failed != 134 || len(accounts) != n-134 {
+		t.Fatalf("%d updates failed and %d accounts exist; want 134 and %d", failed, len(accounts), n-134)
+	}
+	for _, a := range accounts {
+		if i, _ := strconv.Atoi(a.ID); (i-20000000)%3 == 0 {
+			t.Errorf("account %s of a failed update was kept", a.ID)
+		}
+	}
 }

@@ -47,6 +47,7 @@ type Dialect struct {
 type DB struct {
 	write, read *sql.DB
 	d           Dialect
+	batch       *batcher // nil: one transaction per Update
 }
 
 // New wraps open pools; Migrate must have run.
@@ -54,8 +55,11 @@ func New(write, read *sql.DB, d Dialect) *DB {
 	return &DB{write: write, read: read, d: d}
 }
 
-// Close closes both pools.
+// Close stops the group-commit writer, if any, and closes both pools.
 func (db *DB) Close() error {
+	if db.batch != nil {
+		db.batch.close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -72,6 +76,9 @@ const maxRetries = 5
 // Update runs fn in one read-write transaction, rerunning it a bounded
 // number of times after a serialization failure or deadlock.
 func (db *DB) Update(ctx context.Context, fn func(gateway.Tx) error) error {
+	if db.batch != nil {
+		return db.updateBatched(ctx, fn)
+	}
 	var err error
 	for attempt := 0; attempt <= maxRetries; attempt++ {
 		err = db.update(ctx, fn)
