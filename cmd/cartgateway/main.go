@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/cartgateway/cartgateway/internal/service"
 )
 
 const usage = `cartgateway: a self-hostable payment gateway speaking the CartGateway API.
@@ -22,6 +24,7 @@ Usage:
   cartgateway accounts key-add --account ID [--key KEY] [--environment sandbox|live]
   cartgateway accounts key-revoke --account ID --key-id KEYID
   cartgateway settle   close the settlement batch now
+  cartgateway audit [--account ID] [--since RFC3339] [--limit N]   the audit log of state changes
   cartgateway migrate-data --from SQLITE-PATH --to POSTGRES-URL   copy all data to an empty store, verified
 
 Every command takes --db PATH-OR-URL (env CARTGATEWAY_DB, default cartgateway.db;
@@ -46,15 +49,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
 	}
+	// Operator commands act as the user running them (the audit log); the
+	// server's own changes are by "system".
+	cli := service.WithActor(ctx, cliActor())
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
 	case "accounts":
-		return accounts(ctx, args[1:], stdout, stderr)
+		return accounts(cli, args[1:], stdout, stderr)
 	case "settle":
-		return settle(ctx, args[1:], stdout, stderr)
+		return settle(cli, args[1:], stdout, stderr)
+	case "audit":
+		return audit(cli, args[1:], stdout, stderr)
 	case "migrate-data":
-		return migrateData(ctx, args[1:], stdout, stderr)
+		return migrateData(cli, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

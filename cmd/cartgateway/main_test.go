@@ -174,4 +174,15 @@ func TestAccountsCommands(t *testing.T) {
 	if list := runCmd(t, "accounts", "list", "--db", db); !strings.Contains(list, "revoked") {
 		t.Errorf("list after revoke:\n%s", list)
 	}
+
+	// The audit log names the operator for each change.
+	log := runCmd(t, "audit", "--db", db, "--account", "7769")
+	for _, want := range []string{"account.created", "key.added", "key.revoked", keyID[1], cliActor()} {
+		if !strings.Contains(log, want) {
+			t.Errorf("audit log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "05bea34479dd7fc488c1ce774400e9a0bfea02b1") {
+		t.Error("the audit log shows a key")
+	}
 }

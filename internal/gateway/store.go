@@ -28,6 +28,8 @@ type ReadTx interface {
 	// FindDuplicate returns the id of a live (not declined, failed or voided)
 	// payment matching q, or ErrNotFound.
 	FindDuplicate(ctx context.Context, q DuplicateQuery) (string, error)
+	// AuditLog lists audit entries matching f, oldest first.
+	AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }
 
 // Tx is a read-write transaction.
@@ -50,6 +52,31 @@ type Tx interface {
 	// SettleCaptured moves every captured payment into batch b and fills in
 	// its count and total.
 	SettleCaptured(ctx context.Context, b *SettlementBatch) error
+	// AppendAudit records a state change; the log is append-only.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+}
+
+// AuditEntry records one state change: who (Actor: "key:<key id>" for the
+// API, "cli:<user>" for operator commands, "system" for the server itself),
+// what (Action, e.g. "payment.captured", "key.revoked"), on which object,
+// and the request id that caused it.
+type AuditEntry struct {
+	ID          string
+	At          time.Time
+	Actor       string
+	Action      string
+	AccountID   string
+	Environment Environment // empty for changes outside an environment
+	ObjectID    string
+	RequestID   string
+	Detail      string
+}
+
+// AuditFilter selects audit entries; zero fields match everything.
+type AuditFilter struct {
+	AccountID string
+	Since     time.Time
+	Limit     int // 0: no limit
 }
 
 // IdempotencyRecord is the first answer given to a request with an

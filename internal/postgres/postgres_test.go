@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -114,6 +116,33 @@ func TestDeadlockIsRetried(t *testing.T) {
 		})
 		if p.RefundedAmount != 200 {
 			t.Errorf("payment %s refunded %d, want 200 (both updates)", id, p.RefundedAmount)
+		}
+	}
+}
+
+// TestAuditLogIsAppendOnly: PostgreSQL itself refuses to change, delete or
+// truncate audit entries.
+func TestAuditLogIsAppendOnly(t *testing.T) {
+	url := pgtest.URL(t)
+	db, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := db.Update(ctx, func(tx gateway.Tx) error {
+		return tx.AppendAudit(ctx, gateway.AuditEntry{ID: "A1", At: time.Now(), Actor: "cli:test", Action: "key.revoked", AccountID: "1", ObjectID: "K"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, stmt := range []string{"UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log", "TRUNCATE audit_log"} {
+		if _, err := r.Exec(stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want refused as append-only", stmt, err)
 		}
 	}
 }

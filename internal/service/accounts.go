@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
@@ -50,7 +51,13 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (gateway.Acc
 			if err != nil {
 				return err
 			}
-			return tx.AddKey(ctx, key)
+			if err := tx.AddKey(ctx, key); err != nil {
+				return err
+			}
+			if err := s.audit(ctx, tx, "account.created", a.ID, "", a.ID, fmt.Sprintf("name=%q currency=%s", a.Name, a.Currency)); err != nil {
+				return err
+			}
+			return s.audit(ctx, tx, "key.added", a.ID, key.Environment, key.ID, "hint="+key.Hint)
 		})
 		if errors.Is(err, gateway.ErrConflict) {
 			if explicitID || attempt > 5 {
@@ -73,7 +80,10 @@ func (s *Service) AddKey(ctx context.Context, accountID string, env gateway.Envi
 		if key, secret, err = s.newKey(accountID, env, secret); err != nil {
 			return err
 		}
-		return tx.AddKey(ctx, key)
+		if err := tx.AddKey(ctx, key); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "key.added", accountID, key.Environment, key.ID, "hint="+key.Hint)
 	})
 	if errors.Is(err, gateway.ErrConflict) {
 		return key, "", gateway.Errorf(gateway.KindConflict, "key-exists", "That key is already in use.")
@@ -83,7 +93,12 @@ func (s *Service) AddKey(ctx context.Context, accountID string, env gateway.Envi
 
 // RevokeKey makes a key unusable at once.
 func (s *Service) RevokeKey(ctx context.Context, accountID, keyID string) error {
-	return s.Store.Update(ctx, func(tx gateway.Tx) error { return tx.RevokeKey(ctx, accountID, keyID, s.now()) })
+	return s.Store.Update(ctx, func(tx gateway.Tx) error {
+		if err := tx.RevokeKey(ctx, accountID, keyID, s.now()); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "key.revoked", accountID, "", keyID, "")
+	})
 }
 
 // Accounts lists every account with its keys.
@@ -156,7 +171,7 @@ func (s *Service) Authenticate(ctx context.Context, accountID, secret, environme
 		for _, k := range keys {
 			// Compare every key, matched or not, so timing tells nothing.
 			if k.Matches(secret) && k.RevokedAt.IsZero() {
-				caller = Caller{Account: a, Environment: k.Environment}
+				caller = Caller{Account: a, Environment: k.Environment, Actor: "key:" + k.ID}
 			}
 		}
 		if caller.Environment == "" {

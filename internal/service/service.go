@@ -35,6 +35,8 @@ type Caller struct {
 	Account     gateway.Account
 	Environment gateway.Environment
 	RequestID   string
+	// Actor names who acts, for the audit log: "key:<key id>".
+	Actor string
 }
 
 // PaymentRequest is a validated charge or authorization.
@@ -258,8 +260,45 @@ func (s *Service) Lookup(ctx context.Context, c Caller, txID string) (gateway.Pa
 // Settle closes a batch: every captured payment becomes settled.
 func (s *Service) Settle(ctx context.Context) (gateway.SettlementBatch, error) {
 	b := gateway.SettlementBatch{ID: gateway.NewID(), ClosedAt: s.now()}
-	err := s.Store.Update(ctx, func(tx gateway.Tx) error { return tx.SettleCaptured(ctx, &b) })
+	err := s.Store.Update(ctx, func(tx gateway.Tx) error {
+		if err := tx.SettleCaptured(ctx, &b); err != nil || b.Count == 0 {
+			return err
+		}
+		return s.audit(ctx, tx, "batch.closed", "", "", b.ID, fmt.Sprintf("payments=%d totals=%v", b.Count, b.Totals))
+	})
 	return b, err
+}
+
+// AuditLog lists audit entries for the operator.
+func (s *Service) AuditLog(ctx context.Context, f gateway.AuditFilter) ([]gateway.AuditEntry, error) {
+	var out []gateway.AuditEntry
+	err := s.Store.View(ctx, func(tx gateway.ReadTx) error {
+		var err error
+		out, err = tx.AuditLog(ctx, f)
+		return err
+	})
+	return out, err
+}
+
+type actorKey struct{}
+
+// WithActor names who acts in ctx, for the audit log of operator commands
+// ("cli:<user>") and of the server's own jobs.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+func actorOf(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return "system"
+}
+
+// audit records an operator or system change made in tx.
+func (s *Service) audit(ctx context.Context, tx gateway.Tx, action, accountID string, env gateway.Environment, object, detail string) error {
+	return tx.AppendAudit(ctx, gateway.AuditEntry{ID: gateway.NewID(), At: s.now(), Actor: actorOf(ctx), Action: action,
+		AccountID: accountID, Environment: env, ObjectID: object, Detail: detail})
 }
 
 func paymentNotFound(txID string) error {
@@ -293,10 +332,17 @@ func (s *Service) update(ctx context.Context, c Caller, idem *Idempotency, fn fu
 	return fmt.Errorf("gave up after %d conflicting attempts: %w", maxAttempts, err)
 }
 
-// finish writes the outbox event and the idempotency record of an operation.
+// finish writes the outbox event, the audit entry and the idempotency
+// record of an operation.
 func (s *Service) finish(ctx context.Context, tx gateway.Tx, c Caller, idem *Idempotency, out Outcome, recorded error, event string) error {
+	t := out.Transaction
 	if err := tx.InsertEvent(ctx, gateway.Event{ID: gateway.NewID(), AccountID: c.Account.ID, Environment: c.Environment,
-		Type: event, PaymentID: out.Payment.ID, CreatedAt: out.Transaction.CreatedAt}); err != nil {
+		Type: event, PaymentID: out.Payment.ID, CreatedAt: t.CreatedAt}); err != nil {
+		return err
+	}
+	if err := tx.AppendAudit(ctx, gateway.AuditEntry{ID: gateway.NewID(), At: t.CreatedAt, Actor: c.Actor, Action: event,
+		AccountID: c.Account.ID, Environment: c.Environment, ObjectID: out.Payment.ID, RequestID: c.RequestID,
+		Detail: fmt.Sprintf("transaction=%s operation=%s result=%s amount=%d", t.ID, t.Operation, t.Result, t.Amount)}); err != nil {
 		return err
 	}
 	if idem == nil {

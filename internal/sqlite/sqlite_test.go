@@ -272,3 +272,26 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditLogIsAppendOnly: the database itself refuses to change or delete
+// audit entries, whatever connects to it.
+func TestAuditLogIsAppendOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cartgateway.db")
+	db := open(t, path)
+	ctx := context.Background()
+	if err := db.Update(ctx, func(tx gateway.Tx) error {
+		return tx.AppendAudit(ctx, gateway.AuditEntry{ID: "A1", At: time.Now(), Actor: "cli:test", Action: "key.revoked", AccountID: "1", ObjectID: "K"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, stmt := range []string{"UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"} {
+		if _, err := r.Exec(stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want refused as append-only", stmt, err)
+		}
+	}
+}

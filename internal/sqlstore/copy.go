@@ -16,6 +16,7 @@ var copyTables = []struct{ name, order string }{
 	{"idempotency_keys", "account_id, environment, key"},
 	{"events", "id"},
 	{"settlement_batches", "id"},
+	{"audit_log", "id"},
 }
 
 // CopyReport is what a copy moved, per table, and the money it checked.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
@@ -347,4 +348,41 @@ func placeholders(n int) string {
 		b = append(b, '?')
 	}
 	return string(b)
+}
+
+func (t *tx) AppendAudit(ctx context.Context, e gateway.AuditEntry) error {
+	_, err := t.exec(ctx, `INSERT INTO audit_log (id, at, actor, action, account_id, environment, object_id, request_id, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, formatTime(e.At), e.Actor, e.Action, e.AccountID, string(e.Environment), e.ObjectID, e.RequestID, e.Detail)
+	return err
+}
+
+func (t *tx) AuditLog(ctx context.Context, f gateway.AuditFilter) ([]gateway.AuditEntry, error) {
+	q := "SELECT id, at, actor, action, account_id, environment, object_id, request_id, detail FROM audit_log WHERE at >= ?"
+	args := []any{formatTime(f.Since)}
+	if f.AccountID != "" {
+		q += " AND account_id = ?"
+		args = append(args, f.AccountID)
+	}
+	q += " ORDER BY at, id"
+	if f.Limit > 0 {
+		q += " LIMIT " + strconv.Itoa(f.Limit)
+	}
+	rows, err := t.q.QueryContext(ctx, t.rebind(q), args...)
+	if err != nil {
+		return nil, gateway.Internal(err)
+	}
+	defer rows.Close()
+	var out []gateway.AuditEntry
+	for rows.Next() {
+		var e gateway.AuditEntry
+		var at string
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.AccountID, &e.Environment, &e.ObjectID, &e.RequestID, &e.Detail); err != nil {
+			return nil, gateway.Internal(err)
+		}
+		if e.At, err = parseTime(at); err != nil {
+			return nil, gateway.Internal(err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
 		{"settle_captured", testSettleCaptured},
 		{"concurrent_refunds", testConcurrentRefunds},
 		{"view", testView},
+		{"audit_log", testAuditLog},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1008,4 +1009,71 @@ func fmtTime(t time.Time) string {
 		return "zero time"
 	}
 	return t.Format(time.RFC3339Nano)
+}
+
+// testAuditLog appends entries and reads them back by account and time,
+// oldest first; an entry in a rolled-back Update is not kept.
+func testAuditLog(t *testing.T, s gateway.Store) {
+	entry := func(id, accountID string, d time.Duration) gateway.AuditEntry {
+		return gateway.AuditEntry{ID: id, At: at(d), Actor: "key:K" + id, Action: "payment.captured", AccountID: accountID,
+			Environment: gateway.Sandbox, ObjectID: "P" + id, RequestID: "req_" + id, Detail: "amount=100"}
+	}
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		for _, e := range []gateway.AuditEntry{entry("3", acct1, 3*time.Second), entry("1", acct1, time.Second), entry("2", acct2, 2*time.Second)} {
+			if err := tx.AppendAudit(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err := update(t, s, func(tx gateway.Tx) error {
+		if err := tx.AppendAudit(context.Background(), entry("4", acct1, 4*time.Second)); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	expectErr(t, "rolled-back Update", err, errRollback)
+	err = update(t, s, func(tx gateway.Tx) error { return tx.AppendAudit(context.Background(), entry("1", acct1, 0)) })
+	expectErr(t, "a second entry with the same id", err, gateway.ErrConflict)
+
+	ids := func(f gateway.AuditFilter) []string {
+		var out []string
+		mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+			entries, err := tx.AuditLog(ctx, f)
+			for _, e := range entries {
+				out = append(out, e.ID)
+			}
+			return err
+		})
+		return out
+	}
+	for _, tc := range []struct {
+		f    gateway.AuditFilter
+		want []string
+	}{
+		{gateway.AuditFilter{}, []string{"1", "2", "3"}},
+		{gateway.AuditFilter{AccountID: acct1}, []string{"1", "3"}},
+		{gateway.AuditFilter{Since: at(2 * time.Second)}, []string{"2", "3"}},
+		{gateway.AuditFilter{Limit: 2}, []string{"1", "2"}},
+		{gateway.AuditFilter{AccountID: "nobody"}, nil},
+	} {
+		if got := ids(tc.f); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("AuditLog(%+v) = %v, want %v", tc.f, got, tc.want)
+		}
+	}
+	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+		entries, err := tx.AuditLog(ctx, gateway.AuditFilter{AccountID: acct2})
+		if err != nil {
+			return err
+		}
+		want := entry("2", acct2, 2*time.Second)
+		if len(entries) != 1 || !entries[0].At.Equal(want.At) || entries[0].At.Location() != time.UTC {
+			t.Fatalf("entries = %+v", entries)
+		}
+		entries[0].At = want.At
+		if entries[0] != want {
+			t.Errorf("round trip: got %+v, want %+v", entries[0], want)
+		}
+		return nil
+	})
 }
