@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -9,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/httpapi"
+	"github.com/cartgateway/cartgateway/internal/limit"
 	"github.com/cartgateway/cartgateway/internal/service"
 )
 
@@ -26,7 +29,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"refuse a repeated charge/authorize (same order id, amount, card) without Idempotency-Key within this window; 0 disables (env CARTGATEWAY_DUPLICATE_WINDOW)")
 	settleAt := fs.String("settle-at", envOr("CARTGATEWAY_SETTLE_AT", "00:00"), "daily batch close time, HH:MM UTC, or \"off\" (env CARTGATEWAY_SETTLE_AT)")
 	logLevel := fs.String("log-level", envOr("CARTGATEWAY_LOG_LEVEL", "info"), "debug, info, warn or error (env CARTGATEWAY_LOG_LEVEL)")
+	rateIP := fs.Float64("rate-ip", envFloat("CARTGATEWAY_RATE_IP", httpapi.DefaultIPRate),
+		"requests per second per client IP (IPv6: per /64), burst twice that; /healthz and /metrics are exempt; 0 disables (env CARTGATEWAY_RATE_IP)")
+	rateAccount := fs.Float64("rate-account", envFloat("CARTGATEWAY_RATE_ACCOUNT", httpapi.DefaultAccountRate),
+		"requests per second per account, burst twice that; 0 disables (env CARTGATEWAY_RATE_ACCOUNT)")
+	authFailures := fs.Float64("auth-failures", envFloat("CARTGATEWAY_AUTH_FAILURES", httpapi.DefaultAuthFailuresPerMinute),
+		"failed authentications per minute per client IP, burst twice that; past it the IP's API requests answer 429; 0 disables (env CARTGATEWAY_AUTH_FAILURES)")
+	trusted := fs.String("trusted-proxies", envOr("CARTGATEWAY_TRUSTED_PROXIES", ""),
+		"comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed, e.g. 127.0.0.1/32; default none (env CARTGATEWAY_TRUSTED_PROXIES)")
+	tlsCert := fs.String("tls-cert", envOr("CARTGATEWAY_TLS_CERT", ""), "PEM certificate (chain) file: serve HTTPS; needs --tls-key (env CARTGATEWAY_TLS_CERT)")
+	tlsKey := fs.String("tls-key", envOr("CARTGATEWAY_TLS_KEY", ""), "PEM private key file of --tls-cert (env CARTGATEWAY_TLS_KEY)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	proxies, err := limit.ParseProxies(*trusted)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	tlsConfig, err := serverTLS(*tlsCert, *tlsKey)
+	if err != nil {
 		return err
 	}
 	var level slog.Level
@@ -49,9 +70,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	h := &httpapi.Handler{Service: svc, Log: log, Metrics: httpapi.NewMetrics(), Ready: db.Ping}
+	h := &httpapi.Handler{Service: svc, Log: log, Metrics: httpapi.NewMetrics(), Ready: db.Ping, TrustedProxies: proxies,
+		Limits: httpapi.Limits{IPRate: flagRate(*rateIP), AccountRate: flagRate(*rateAccount), AuthFailuresPerMinute: flagRate(*authFailures)}}
 	srv := &http.Server{
 		Handler:           h.Routes(),
+		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -63,7 +86,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("cartgateway listening", "addr", ln.Addr().String(), "db", redactURL(sf.db), "settle_at", *settleAt, "duplicate_window", dupWindow.String())
+	log.Info("cartgateway listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "db", redactURL(sf.db), "settle_at", *settleAt,
+		"duplicate_window", dupWindow.String(), "rate_ip", *rateIP, "rate_account", *rateAccount, "auth_failures_per_minute", *authFailures,
+		"trusted_proxies", proxies.String())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -71,7 +96,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		go settleDaily(ctx, svc, log, cutoff)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -147,6 +178,38 @@ func settleDaily(ctx context.Context, svc *service.Service, log *slog.Logger, cu
 		}
 		log.Info("settlement batch closed", "batch_id", b.ID, "payments", b.Count, "totals", b.Totals)
 	}
+}
+
+// serverTLS loads --tls-cert and --tls-key; nil (plain HTTP) when neither is
+// given. TLS 1.2 is the oldest version served.
+func serverTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
+}
+
+// flagRate turns a rate flag into httpapi.Limits' terms: there 0 is the
+// default and a negative rate is off; on the command line 0 is off.
+func flagRate(r float64) float64 {
+	if r <= 0 {
+		return -1
+	}
+	return r
+}
+
+func envFloat(name string, fallback float64) float64 {
+	if v, err := strconv.ParseFloat(envOr(name, ""), 64); err == nil {
+		return v
+	}
+	return fallback
 }
 
 func envDuration(name string, fallback time.Duration) time.Duration {

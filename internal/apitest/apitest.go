@@ -21,6 +21,7 @@ import (
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/httpapi"
+	"github.com/cartgateway/cartgateway/internal/limit"
 	"github.com/cartgateway/cartgateway/internal/pgtest"
 	"github.com/cartgateway/cartgateway/internal/postgres"
 	"github.com/cartgateway/cartgateway/internal/sandbox"
@@ -48,6 +49,12 @@ type Options struct {
 	// AccountID and Key import fixed credentials (e.g. the SDK's 7769).
 	AccountID, Key string
 	Currency       string
+	// Limits are the server's abuse limits; nil turns them all off, so that
+	// tests of other things may send what they like.
+	Limits *httpapi.Limits
+	// TrustedProxies are believed about X-Forwarded-* (test requests come
+	// from 127.0.0.1).
+	TrustedProxies limit.Proxies
 }
 
 // SDKAccountID and SDKKey are the PHP SDK's published sandbox credentials.
@@ -103,7 +110,12 @@ func Start(t testing.TB, opt Options) *Server {
 		Now:             time.Now,
 	}
 	h := &httpapi.Handler{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Metrics: httpapi.NewMetrics(), Ready: db.Ping}
+		Metrics: httpapi.NewMetrics(), Ready: db.Ping, TrustedProxies: opt.TrustedProxies}
+	if opt.Limits != nil {
+		h.Limits = *opt.Limits
+	} else {
+		h.Limits = httpapi.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: -1}
+	}
 	ts := httptest.NewServer(h.Routes())
 	s := &Server{URL: ts.URL, DBPath: path, DBURL: url, Service: svc, Store: db, logs: logs, client: ts.Client()}
 	t.Cleanup(func() {

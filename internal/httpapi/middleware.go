@@ -4,19 +4,32 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
+	"github.com/cartgateway/cartgateway/internal/limit"
 )
 
 type ctxKey struct{}
 
 // requestInfo travels in the request context: the request id for logs and
-// answers, and the account once authenticated.
+// answers, the client's address (for logs) and limit key (set by transport,
+// before any handler runs), and the account once authenticated.
 type requestInfo struct {
-	id      string
-	account atomic.Pointer[string]
+	id        string
+	client    string
+	clientKey string
+	account   atomic.Pointer[string]
+}
+
+// clientKey is the key of the request's client in the per-IP limits.
+func clientKey(ctx context.Context) string {
+	if ri, ok := ctx.Value(ctxKey{}).(*requestInfo); ok {
+		return ri.clientKey
+	}
+	return ""
 }
 
 func requestID(ctx context.Context) string {
@@ -61,6 +74,84 @@ func withRequestID(next http.Handler) http.Handler {
 	})
 }
 
+// Security headers every answer carries. The Content-Security-Policy suits
+// JSON, which loads nothing; an HTML page sets its own policy, one that lets
+// it load its own styles and scripts, over this one.
+var securityHeaders = [][2]string{
+	{"X-Content-Type-Options", "nosniff"},
+	{"Referrer-Policy", "no-referrer"},
+	{"X-Frame-Options", "DENY"},
+	{"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+}
+
+// hsts is sent on every answer to a request that came over HTTPS.
+const hsts = "max-age=63072000; includeSubDomains"
+
+// transport names the client (the peer, or what a trusted proxy says the
+// client is) and sets the security headers, with HSTS when the client came
+// over HTTPS: to this server, or to a trusted proxy that says so in
+// X-Forwarded-Proto.
+func (h *Handler) transport(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr, viaProxy := h.TrustedProxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
+		if ri, ok := r.Context().Value(ctxKey{}).(*requestInfo); ok {
+			ri.client, ri.clientKey = r.RemoteAddr, r.RemoteAddr
+			if addr.IsValid() {
+				ri.client, ri.clientKey = addr.String(), limit.Key(addr)
+			}
+		}
+		hdr := w.Header()
+		for _, kv := range securityHeaders {
+			hdr.Set(kv[0], kv[1])
+		}
+		if r.TLS != nil || viaProxy && forwardedHTTPS(r.Header.Values("X-Forwarded-Proto")) {
+			hdr.Set("Strict-Transport-Security", hsts)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// forwardedHTTPS reads X-Forwarded-Proto; the last entry is the one the
+// nearest (trusted) proxy wrote.
+func forwardedHTTPS(values []string) bool {
+	if len(values) == 0 {
+		return false
+	}
+	last := values[len(values)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.EqualFold(strings.TrimSpace(last), "https")
+}
+
+// limitExempt are the paths outside the per-IP limit: a load balancer's
+// health checks and a metrics scraper must keep working when the address
+// they share with traffic (an unconfigured proxy, a NAT) is limited, which
+// is when they matter most. Both are cheap and answer no secrets.
+var limitExempt = map[string]bool{"/healthz": true, "/metrics": true}
+
+// limitClients applies the per-IP limit to every route but limitExempt.
+func (h *Handler) limitClients(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !limitExempt[r.URL.Path] {
+			if ok, wait := h.limits.ip.Allow(clientKey(r.Context())); !ok {
+				h.instrument("rate-limited", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					h.rateLimited(w, r, "rate-limited", "Too many requests from this address", wait)
+				})).ServeHTTP(w, r)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rateLimited answers 429 with a Retry-After of whole seconds.
+func (h *Handler) rateLimited(w http.ResponseWriter, r *http.Request, code, why string, wait time.Duration) {
+	secs := limit.RetryAfterSeconds(wait)
+	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	h.fail(w, r, gateway.Errorf(gateway.KindRateLimited, code, "%s; retry after %d seconds.", why, secs))
+}
+
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -91,15 +182,16 @@ func (h *Handler) instrument(endpoint string, next http.Handler) http.Handler {
 		}
 		elapsed := time.Since(start)
 		h.Metrics.observeRequest(endpoint, rec.status, elapsed)
-		account := ""
+		account, client := "", ""
 		if ri, ok := r.Context().Value(ctxKey{}).(*requestInfo); ok {
 			if a := ri.account.Load(); a != nil {
 				account = *a
 			}
+			client = ri.client
 		}
 		h.Log.LogAttrs(r.Context(), levelFor(rec.status), "request",
 			slogString("request_id", requestID(r.Context())), slogString("method", r.Method),
-			slogString("path", endpoint), slogInt("status", rec.status),
+			slogString("path", endpoint), slogInt("status", rec.status), slogString("client_ip", client),
 			slogString("account_id", account), slogString("duration", strconv.FormatFloat(elapsed.Seconds()*1000, 'f', 3, 64)+"ms"))
 	})
 }

@@ -1,7 +1,7 @@
 // Package httpapi serves the CartGateway Payment API over HTTP: thin handlers
 // that authenticate, decode, call the payment service and encode, plus the
-// middleware every request passes (request id, panic recovery, logging,
-// metrics, body limit).
+// middleware every request passes (request id, client address, security
+// headers, abuse limits, panic recovery, logging, metrics, body limit).
 package httpapi
 
 import (
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
+	"github.com/cartgateway/cartgateway/internal/limit"
 	"github.com/cartgateway/cartgateway/internal/service"
 )
 
@@ -30,6 +31,71 @@ type Handler struct {
 	// Ready reports whether the store answers, for /healthz.
 	Ready func(context.Context) error
 	Now   func() time.Time
+	// Limits are the abuse limits (the zero value is the defaults).
+	Limits Limits
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed; from any other peer they are ignored.
+	TrustedProxies limit.Proxies
+
+	limits limiters // built by Routes; the zero value limits nothing
+}
+
+// The default abuse limits. Per-IP limits are coarse (one merchant's servers
+// may share an address, and so may a NAT), so that one is generous; bursts
+// are twice the rate unless set.
+const (
+	DefaultIPRate                = 1000 // requests per second per client IP
+	DefaultAccountRate           = 500  // requests per second per account
+	DefaultAuthFailuresPerMinute = 10   // failed authentications per minute per client IP
+)
+
+// Limits configure the abuse limits. A zero rate or burst takes the default;
+// a negative rate turns that limit off.
+type Limits struct {
+	// IPRate (per second) and IPBurst bound the requests of one client IP
+	// (IPv6: one /64) on every route but /healthz and /metrics.
+	IPRate  float64
+	IPBurst int
+	// AccountRate (per second) and AccountBurst bound the authenticated
+	// requests of one account.
+	AccountRate  float64
+	AccountBurst int
+	// AuthFailuresPerMinute and AuthFailureBurst bound the failed
+	// authentications of one client IP: once they are spent, that IP's
+	// authenticated requests answer 429 before its credentials are checked,
+	// so that guessing keys is slow.
+	AuthFailuresPerMinute float64
+	AuthFailureBurst      int
+	// MaxKeys bounds the clients each limit tracks (limit.DefaultMaxKeys if 0).
+	MaxKeys int
+	// Now is the limits' clock (time.Now if nil).
+	Now func() time.Time
+}
+
+type limiters struct {
+	ip, account, authFailures *limit.Limiter
+}
+
+func (l Limits) build() limiters {
+	cfg := func(perSecond, def float64, burst int) limit.Config {
+		switch {
+		case perSecond == 0:
+			perSecond = def
+		case perSecond < 0:
+			perSecond = 0 // off
+		}
+		if burst <= 0 {
+			burst = int(min(max(1, 2*perSecond+0.5), 1<<30))
+		}
+		return limit.Config{Rate: perSecond, Burst: burst, MaxKeys: l.MaxKeys, Now: l.Now}
+	}
+	auth := cfg(l.AuthFailuresPerMinute, DefaultAuthFailuresPerMinute, l.AuthFailureBurst)
+	auth.Rate /= 60
+	return limiters{
+		ip:           limit.New(cfg(l.IPRate, DefaultIPRate, l.IPBurst)),
+		account:      limit.New(cfg(l.AccountRate, DefaultAccountRate, l.AccountBurst)),
+		authFailures: limit.New(auth),
+	}
 }
 
 func (h *Handler) now() time.Time {
@@ -39,8 +105,11 @@ func (h *Handler) now() time.Time {
 	return time.Now()
 }
 
-// Routes returns the API's handler with its middleware.
+// Routes returns the API's handler with its middleware. The middleware
+// wraps the whole mux, so every route, added now or later, gets the security
+// headers and the per-IP limit.
 func (h *Handler) Routes() http.Handler {
+	h.limits = h.Limits.build()
 	mux := http.NewServeMux()
 	for _, op := range h.operations() {
 		mux.Handle("POST /payment/"+op.name, h.instrument("/payment/"+op.name, h.serveOperation(op)))
@@ -49,7 +118,7 @@ func (h *Handler) Routes() http.Handler {
 	mux.Handle("GET /healthz", h.instrument("/healthz", http.HandlerFunc(h.healthz)))
 	mux.Handle("GET /metrics", h.Metrics.Handler())
 	mux.Handle("/", h.instrument("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.notFound(w, r, mux) })))
-	return withRequestID(h.recoverPanics(mux))
+	return withRequestID(h.transport(h.recoverPanics(h.limitClients(mux))))
 }
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
@@ -87,7 +156,14 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, mux *http.Ser
 }
 
 // begin authenticates a POST and reads its body; on failure it has answered.
+// An address that failed authentication too often is refused before its
+// credentials are checked; an authenticated account is rate limited.
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (service.Caller, []byte, bool) {
+	client := clientKey(r.Context())
+	if ok, wait := h.limits.authFailures.Check(client); !ok {
+		h.rateLimited(w, r, "too-many-failed-authentications", "Too many failed authentications from this address", wait)
+		return service.Caller{}, nil, false
+	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
@@ -98,11 +174,18 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (service.Caller,
 	c, err := h.Service.Authenticate(r.Context(), strings.TrimSpace(r.Header.Get("CARTGATEWAY-ACCOUNT-ID")),
 		bearerToken(r.Header.Get("Authorization")), strings.TrimSpace(r.Header.Get("CARTGATEWAY-ENVIRONMENT")))
 	if err != nil {
+		if gateway.ErrorKind(err) == gateway.KindUnauthorized {
+			h.limits.authFailures.Allow(client)
+		}
 		h.fail(w, r, err)
 		return c, nil, false
 	}
 	c.RequestID = requestID(r.Context())
 	setAccount(r.Context(), c.Account.ID)
+	if ok, wait := h.limits.account.Allow(c.Account.ID); !ok {
+		h.rateLimited(w, r, "rate-limited", "Too many requests for this account", wait)
+		return c, nil, false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
