@@ -46,6 +46,7 @@ func Dialect() sqlstore.Dialect {
 			}
 			return false
 		},
+		WriteIsolation:  sql.LevelReadCommitted,
 		MigrationLock:   "SELECT pg_advisory_lock(7769)",
 		MigrationUnlock: "SELECT pg_advisory_unlock(7769)",
 		Migrations:      sub,

@@ -36,8 +36,14 @@ type Dialect struct {
 	// deadlock) after which the whole transaction may safely run again.
 	IsRetryable func(error) bool
 	// MigrationLock and MigrationUnlock, when set, bracket migrations so that
-	// instances starting together do not migrate at once.
+	// instances starting together do not migrate at once. They are taken only
+	// when a migration is due.
 	MigrationLock, MigrationUnlock string
+	// WriteIsolation is the isolation level of write transactions. The
+	// PostgreSQL store relies on READ COMMITTED semantics (row locks re-read
+	// the newest row; the duplicate check sees commits made while it waited
+	// for its lock), whatever the server's default is.
+	WriteIsolation sql.IsolationLevel
 	// Migrations holds NNNN_name.sql files applied in order.
 	Migrations fs.FS
 }
@@ -91,7 +97,7 @@ func (db *DB) Update(ctx context.Context, fn func(gateway.Tx) error) error {
 }
 
 func (db *DB) update(ctx context.Context, fn func(gateway.Tx) error) error {
-	sqlTx, err := db.write.BeginTx(ctx, nil)
+	sqlTx, err := db.write.BeginTx(ctx, &sql.TxOptions{Isolation: db.d.WriteIsolation})
 	if err != nil {
 		return gateway.Internal(fmt.Errorf("begin: %w", err))
 	}
@@ -124,11 +130,27 @@ var bookkeeping embed.FS
 // not yet applied. It refuses a database whose schema is newer than this
 // binary knows.
 func Migrate(ctx context.Context, pool *sql.DB, d Dialect) error {
+	names, err := fs.Glob(d.Migrations, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for i, name := range names {
+		if n, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0]); err != nil || n != i+1 {
+			return fmt.Errorf("migration %s: expected number %04d", name, i+1)
+		}
+	}
 	db, err := pool.Conn(ctx) // one connection: session locks belong to it
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	// The common case, an up-to-date schema, takes no lock (a session lock
+	// does not survive a transaction-pooling proxy). An error here, such as
+	// a missing schema_migrations table, just means: migrate under the lock.
+	if applied, err := schemaVersion(ctx, db); err == nil && applied >= len(names) {
+		return checkVersion(applied, len(names))
+	}
 	if d.MigrationLock != "" {
 		if _, err := db.ExecContext(ctx, d.MigrationLock); err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
@@ -139,33 +161,34 @@ func Migrate(ctx context.Context, pool *sql.DB, d Dialect) error {
 	if _, err := db.ExecContext(ctx, string(ddl)); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	names, err := fs.Glob(d.Migrations, "*.sql")
+	applied, err := schemaVersion(ctx, db) // again: another instance may have migrated meanwhile
 	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	var applied int
-	if err := db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&applied); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	if applied > len(names) {
-		return fmt.Errorf("the database schema is at version %d but this cartgateway knows only %d: upgrade cartgateway", applied, len(names))
+	if err := checkVersion(applied, len(names)); err != nil {
+		return err
 	}
-	for i, name := range names {
-		version := i + 1
-		if n, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0]); err != nil || n != version {
-			return fmt.Errorf("migration %s: expected number %04d", name, version)
-		}
-		if version <= applied {
-			continue
-		}
+	for i, name := range names[applied:] {
 		body, err := fs.ReadFile(d.Migrations, name)
 		if err != nil {
 			return err
 		}
-		if err := migrateOne(ctx, db, d, version, string(body)); err != nil {
+		if err := migrateOne(ctx, db, d, applied+i+1, string(body)); err != nil {
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+func schemaVersion(ctx context.Context, db *sql.Conn) (int, error) {
+	var applied int
+	err := db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&applied)
+	return applied, err
+}
+
+func checkVersion(applied, known int) error {
+	if applied > known {
+		return fmt.Errorf("the database schema is at version %d but this cartgateway knows only %d: upgrade cartgateway", applied, known)
 	}
 	return nil
 }

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
 		{"concurrent_refunds", testConcurrentRefunds},
 		{"view", testView},
 		{"audit_log", testAuditLog},
+		{"settle_during_refunds", testSettleDuringRefunds},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1076,4 +1077,83 @@ func testAuditLog(t *testing.T, s gateway.Store) {
 		}
 		return nil
 	})
+}
+
+// testSettleDuringRefunds closes batches while refunds run on the captured
+// payments: no close fails, each settled payment is in exactly one batch,
+// the batch counts add up, and each batch's total is its payments' net
+// amount at the close (no refund half counted).
+func testSettleDuringRefunds(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1)
+	const payments = 40
+	var ids []string
+	for i := range payments {
+		p := payment(fmt.Sprintf("SETTLE%09d", i), acct1, gateway.Live)
+		p.Status, p.CapturedAmount = gateway.StatusCaptured, 4000
+		ids = append(ids, simplePayment(t, s, p).ID)
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for w := range 8 {
+		wg.Go(func() {
+			<-start
+			ctx := context.Background()
+			for i := w; i < payments*3; i += 8 {
+				id := ids[i%payments]
+				_ = s.Update(ctx, func(tx gateway.Tx) error {
+					cur, err := tx.PaymentByTransaction(ctx, acct1, gateway.Live, id)
+					if err != nil {
+						return err
+					}
+					after, err := cur.Refund(100)
+					if err != nil {
+						return err
+					}
+					if err := tx.UpdatePayment(ctx, after); err != nil {
+						return err
+					}
+					return tx.InsertTransaction(ctx, transaction(fmt.Sprintf("RS%013d", i), cur, gateway.OpRefund, 100, at(time.Hour)))
+				})
+			}
+		})
+	}
+	var batches []gateway.SettlementBatch
+	wg.Go(func() {
+		<-start
+		for i := range 5 {
+			b := gateway.SettlementBatch{ID: fmt.Sprintf("BATCH%010d", i), ClosedAt: at(time.Duration(i) * time.Minute)}
+			if err := update(t, s, func(tx gateway.Tx) error { return tx.SettleCaptured(context.Background(), &b) }); err != nil {
+				t.Errorf("settlement %d failed: %v", i, err)
+				return
+			}
+			if b.Count > 0 {
+				batches = append(batches, b)
+			}
+		}
+	})
+	close(start)
+	wg.Wait()
+
+	var settled int64
+	for _, b := range batches {
+		settled += b.Count
+	}
+	var inBatches int64
+	for _, id := range ids {
+		p := lookup(t, s, acct1, gateway.Live, id)
+		if p.Status == gateway.StatusSettled {
+			inBatches++
+			if p.BatchID == "" {
+				t.Errorf("settled payment %s has no batch", id)
+			}
+		}
+	}
+	if settled != inBatches {
+		t.Errorf("batches count %d payments, %d payments are settled", settled, inBatches)
+	}
+	for _, b := range batches {
+		if b.Totals["USD"] <= 0 || b.Totals["USD"] > b.Count*4000 {
+			t.Errorf("batch %s total %v for %d payments", b.ID, b.Totals, b.Count)
+		}
+	}
 }
