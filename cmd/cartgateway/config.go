@@ -39,7 +39,7 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.db, "db", envOr("CARTGATEWAY_DB", "cartgateway.db"), "SQLite database file, or a postgres:// URL (env CARTGATEWAY_DB)")
 	fs.IntVar(&f.pgMaxConns, "pg-max-conns", envInt("CARTGATEWAY_PG_MAX_CONNS", 20), "PostgreSQL connection pool size per process (env CARTGATEWAY_PG_MAX_CONNS)")
 	fs.StringVar(&f.secretFile, "secret-file", os.Getenv("CARTGATEWAY_SECRET_FILE"),
-		"file holding the server secret that keys card fingerprints; created with mode 0600 if absent (env CARTGATEWAY_SECRET_FILE; default DB.secret for SQLite, cartgateway.secret for PostgreSQL; env CARTGATEWAY_SECRET gives the secret itself)")
+		"file holding the server secret that keys card fingerprints and request hashes; created with mode 0600 if absent (env CARTGATEWAY_SECRET_FILE; default DB.secret for SQLite, required for PostgreSQL unless env CARTGATEWAY_SECRET gives the secret itself)")
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
@@ -65,13 +65,12 @@ func (f *storeFlags) openStore(ctx context.Context) (*sqlstore.DB, error) {
 
 // open opens the store and builds the payment service on it.
 func (f *storeFlags) open(ctx context.Context) (*sqlstore.DB, *service.Service, error) {
-	db, err := f.openStore(ctx)
+	secret, err := f.secret()
 	if err != nil {
 		return nil, nil, err
 	}
-	secret, err := f.secret()
+	db, err := f.openStore(ctx)
 	if err != nil {
-		_ = db.Close()
 		return nil, nil, err
 	}
 	svc := &service.Service{
@@ -96,7 +95,9 @@ func (f *storeFlags) secret() ([]byte, error) {
 	switch {
 	case path != "":
 	case postgres.IsURL(f.db):
-		path = "cartgateway.secret"
+		// Every instance on one database must key fingerprints and request
+		// hashes alike: a file generated per host would silently differ.
+		return nil, errors.New("on PostgreSQL, give every instance the same server secret: set CARTGATEWAY_SECRET or --secret-file")
 	default:
 		path = f.db + ".secret"
 	}

@@ -219,10 +219,16 @@ func envDuration(name string, fallback time.Duration) time.Duration {
 	return fallback
 }
 
-// redactURL hides a password in a database URL before it is logged.
+// redactURL hides a password in a database URL, in its user part or its
+// query, before it is logged.
 func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return u.Redacted()
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return s
 	}
-	return s
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }

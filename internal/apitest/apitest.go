@@ -169,6 +169,27 @@ func (s *Server) Count(t testing.TB, table string) int {
 	return n
 }
 
+// Column returns the first column of every row query selects, as bytes.
+func (s *Server) Column(t testing.TB, query string) [][]byte {
+	t.Helper()
+	db := s.rawDB(t)
+	defer db.Close()
+	rows, err := db.QueryContext(context.Background(), query)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
 // StoredData returns everything the database holds, as bytes to search: the
 // SQLite file with its WAL and shared-memory files, or every row of every
 // PostgreSQL table as text.

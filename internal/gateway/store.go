@@ -85,7 +85,7 @@ type IdempotencyRecord struct {
 	AccountID   string
 	Environment Environment
 	Key         string
-	RequestHash []byte // SHA-256 of method, path and body
+	RequestHash []byte // keyed hash of path and body (the body may hold a card number)
 	Status      int
 	Body        []byte
 	CreatedAt   time.Time

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -154,6 +155,28 @@ func TestCardDataIsNeverKept(t *testing.T) {
 	for i, a := range answers {
 		if m := cvv.Find(a); m != nil {
 			t.Errorf("answer %d contains a CVV (%q): %s", i, m, a)
+		}
+	}
+}
+
+// TestIdempotencyHashIsKeyed: the stored identity of a charge sent with an
+// Idempotency-Key is no plain hash of its body, which holds the card number
+// and CVV: with the BIN and last 4 beside it, a plain hash could be
+// brute-forced back to the number. It must depend on the server secret.
+func TestIdempotencyHashIsKeyed(t *testing.T) {
+	s := apitest.Start(t, apitest.Options{})
+	body := apitest.PaymentBody("4242424242424242", map[string]any{"card_cvv": "737"})
+	if r := s.Request(t, "POST", "/payment/charge", body, map[string]string{"Idempotency-Key": "k-1"}); r.Status != 200 {
+		t.Fatalf("charge: %d %s", r.Status, r.Raw)
+	}
+	stored := s.Column(t, "SELECT request_hash FROM idempotency_keys")
+	if len(stored) != 1 {
+		t.Fatalf("%d idempotency records, want 1", len(stored))
+	}
+	for _, plain := range []string{body, "/payment/charge\n" + body, "/payment/charge" + body, "/payment/charge\x00" + body} {
+		sum := sha256.Sum256([]byte(plain))
+		if bytes.Equal(stored[0], sum[:]) {
+			t.Fatalf("the stored request hash is a plain SHA-256 of the body (%q…)", plain[:20])
 		}
 	}
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"net/http"
 	"time"
@@ -115,8 +114,7 @@ func (h *Handler) serveOperation(op operation) http.HandlerFunc {
 				h.fail(w, r, invalid("invalid-idempotency-key", "The Idempotency-Key header must be at most 255 characters."))
 				return
 			}
-			sum := sha256.Sum256(append([]byte(r.URL.Path+"\n"), body...))
-			idem = &service.Idempotency{Key: key, Hash: sum[:], Answer: func(o service.Outcome, err error) (int, []byte) {
+			idem = &service.Idempotency{Key: key, Hash: h.Service.RequestHash(r.URL.Path, body), Answer: func(o service.Outcome, err error) (int, []byte) {
 				if err != nil {
 					return renderError(err, c.RequestID)
 				}

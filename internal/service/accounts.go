@@ -157,26 +157,30 @@ func (s *Service) Authenticate(ctx context.Context, accountID, secret, environme
 	}
 	var caller Caller
 	err := s.Store.View(ctx, func(tx gateway.ReadTx) error {
-		a, err := tx.Account(ctx, accountID)
-		if errors.Is(err, gateway.ErrNotFound) {
-			return errUnauthorized
-		}
-		if err != nil {
-			return err
-		}
+		// Read and compare the keys before looking at the account, so that
+		// an unknown account costs the same work as a wrong key.
 		keys, err := tx.Keys(ctx, accountID)
 		if err != nil {
 			return err
 		}
-		for _, k := range keys {
+		var match *gateway.Key
+		for i, k := range keys {
 			// Compare every key, matched or not, so timing tells nothing.
 			if k.Matches(secret) && k.RevokedAt.IsZero() {
-				caller = Caller{Account: a, Environment: k.Environment, Actor: "key:" + k.ID}
+				match = &keys[i]
 			}
 		}
-		if caller.Environment == "" {
+		if len(keys) == 0 {
+			gateway.Key{Hash: make([]byte, 32)}.Matches(secret)
+		}
+		if match == nil {
 			return errUnauthorized
 		}
+		a, err := tx.Account(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		caller = Caller{Account: a, Environment: match.Environment, Actor: "key:" + match.ID}
 		return nil
 	})
 	if err != nil {

@@ -6,6 +6,8 @@ package service
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -63,6 +65,18 @@ type Idempotency struct {
 	// Answer renders the outcome (or the recorded decline/failure error) as
 	// the HTTP status and body to keep.
 	Answer func(Outcome, error) (status int, body []byte)
+}
+
+// RequestHash identifies a request for its Idempotency-Key: HMAC-SHA256 of
+// path and body under the server secret. Keyed, because a charge's body
+// holds the card number and CVV: a plain hash stored beside the BIN and
+// last 4 could be brute-forced back to them.
+func (s *Service) RequestHash(path string, body []byte) []byte {
+	m := hmac.New(sha256.New, s.FingerprintKey)
+	m.Write([]byte(path))
+	m.Write([]byte{0})
+	m.Write(body)
+	return m.Sum(nil)
 }
 
 // ReplayError says that the request's Idempotency-Key already has an answer.
