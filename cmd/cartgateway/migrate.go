@@ -44,6 +44,6 @@ func migrateData(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	for _, name := range slices.Sorted(maps.Keys(rep.Totals)) {
 		fmt.Fprintf(stdout, "  %-28s %d (equal on both sides)\n", name, rep.Totals[name])
 	}
-	fmt.Fprintln(stdout, "Copy the server secret too (the secret file or CARTGATEWAY_SECRET): card fingerprints depend on it.")
+	fmt.Fprintln(stdout, "Give the destination's servers the same server secret (CARTGATEWAY_SECRET or the secret file): card fingerprints and idempotency request hashes depend on it.")
 	return nil
 }
