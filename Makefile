@@ -21,5 +21,7 @@ lint:
 fuzz:
 	FUZZTIME=60s ./scripts/test.sh
 
+bench: ; $(GO) run ./cmd/cgbench $(BENCHFLAGS)
+
 clean:
 	rm -rf bin

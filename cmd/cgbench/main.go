@@ -1,0 +1,213 @@
+// Command cgbench benchmarks a CartGateway server on loopback. It starts one
+// (or targets a running one) and drives each scenario for a set duration at a
+// fixed concurrency: GET /healthz first, as the HTTP ceiling of that same
+// server, then charge, authorize+capture, refund, lookup and a realistic mix.
+// It prints requests/s, latency percentiles, errors, the server's peak RSS
+// and each scenario's ratio to the ceiling.
+//
+//	go run ./cmd/cgbench [-duration 10s] [-c 64] [-scenarios ...] [-quick] [-json]
+//	go run ./cmd/cgbench seed -db PATH -payments N
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const usage = `cgbench: benchmark a CartGateway server on loopback.
+
+Usage:
+  cgbench [flags]                                   start a server and benchmark it
+  cgbench -target URL -account ID -key KEY [flags]  benchmark a running server
+  cgbench seed -db PATH -payments N [-account ID]   fill a database for size tests
+
+Flags:
+`
+
+// allScenarios is the default run, in order. healthz always runs first: it
+// is the ceiling the others are compared with.
+var allScenarios = []string{"healthz", "charge", "authorize-capture", "refund", "lookup", "mixed"}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "seed" {
+		err = seedCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	} else {
+		err = benchCmd(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "cgbench:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	db, bin, target string
+	account, key    string
+	pid             int
+	duration        time.Duration
+	conns           int
+	scenarios       []string
+	quick, json     bool
+	seed            uint64
+	serverArgs      []string
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("cgbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	fs.StringVar(&c.db, "db", "", "SQLite file or postgres:// URL for the started server (default: a fresh SQLite file in a temp dir); with -target it only labels the report")
+	fs.StringVar(&c.bin, "bin", "", "cartgateway binary to start (default: go build ./cmd/cartgateway into a temp dir)")
+	fs.StringVar(&c.target, "target", "", "base URL of a running server to benchmark instead of starting one (needs -account and -key; "+
+		"start it with --duplicate-window 0, since runs with one -seed repeat order ids, and rate limits above the load)")
+	fs.StringVar(&c.account, "account", "", "account id, with -target")
+	fs.StringVar(&c.key, "key", "", "private key of -account, with -target")
+	fs.IntVar(&c.pid, "pid", 0, "process id of the -target server, to report its RSS")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "duration of each scenario")
+	fs.IntVar(&c.conns, "c", 64, "concurrent connections (and workers): a closed loop, each sends its next request when answered")
+	scenarios := fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run (healthz always runs first)")
+	fs.BoolVar(&c.quick, "quick", false, "CI check: 1s per scenario, -c 8; fails unless every scenario made requests without errors")
+	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed of the deterministic inputs (amounts, mix)")
+	serverArgs := fs.String("server-args", "", "extra arguments for cartgateway serve (they come last, so they override cgbench's)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	if c.quick { // -quick's defaults yield to flags given explicitly
+		if !explicit["duration"] {
+			c.duration = time.Second
+		}
+		if !explicit["c"] {
+			c.conns = 8
+		}
+	}
+	if c.conns < 1 || c.duration <= 0 {
+		return c, errors.New("-c and -duration must be positive")
+	}
+	switch {
+	case c.target != "" && (c.account == "" || c.key == ""):
+		return c, errors.New("-target needs -account and -key")
+	case c.target == "" && (c.account != "" || c.key != "" || c.pid != 0):
+		return c, errors.New("-account, -key and -pid go with -target; a started server gets the bench account")
+	case c.target != "" && (c.bin != "" || *serverArgs != ""):
+		return c, errors.New("-bin and -server-args start a server; they do not go with -target")
+	}
+	c.target = strings.TrimRight(c.target, "/")
+	c.serverArgs = strings.Fields(*serverArgs)
+	var err error
+	c.scenarios, err = parseScenarios(*scenarios)
+	return c, err
+}
+
+// parseScenarios checks the names and puts healthz first, once.
+func parseScenarios(list string) ([]string, error) {
+	out := []string{"healthz"}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "" || slices.Contains(out, name):
+		case slices.Contains(allScenarios, name):
+			out = append(out, name)
+		default:
+			return nil, fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(allScenarios, ", "))
+		}
+	}
+	return out, nil
+}
+
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	b := &bench{conns: c.conns, duration: c.duration, seed: c.seed, pid: c.pid, log: stderr}
+	rep := &report{Machine: thisMachine(), DB: dbKind(c.db), Duration: c.duration.String(), Concurrency: c.conns, Seed: c.seed}
+	var srv *server
+	if c.target != "" {
+		b.base, b.header = c.target, authHeader(c.account, c.key)
+		rep.Target = c.target
+		if c.db == "" {
+			rep.DB = "unknown (-target)"
+		}
+	} else {
+		dir, err := os.MkdirTemp("", "cgbench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		bin := c.bin
+		if bin == "" {
+			fmt.Fprintln(stderr, "cgbench: building ./cmd/cartgateway")
+			if bin, err = buildServer(ctx, dir); err != nil {
+				return err
+			}
+		}
+		db := c.db
+		if db == "" {
+			db = filepath.Join(dir, "bench.db")
+		}
+		if err := createAccount(ctx, bin, db); err != nil {
+			return err
+		}
+		if srv, err = startServer(ctx, bin, db, c.serverArgs, stderr); err != nil {
+			return err
+		}
+		defer srv.stop()
+		b.base, b.header, b.pid = srv.url, authHeader(benchAccountID, benchKey), srv.pid()
+		fmt.Fprintf(stderr, "cgbench: cartgateway (pid %d) on %s, db %s\n", b.pid, srv.url, db)
+	}
+
+	for _, name := range c.scenarios {
+		fmt.Fprintf(stderr, "cgbench: %s for %s with %d connections\n", name, c.duration, c.conns)
+		res, err := b.run(ctx, name)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rep.add(res)
+	}
+	rep.ServerVmHWM = procStatusBytes(b.pid, "VmHWM")
+	if srv != nil {
+		// Stop it now rather than on return: a server that does not shut
+		// down cleanly is a failure worth reporting.
+		if err := srv.stop(); err != nil {
+			return err
+		}
+	}
+
+	if c.json {
+		err = rep.writeJSON(stdout)
+	} else {
+		err = rep.writeTable(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if c.quick {
+		return rep.check()
+	}
+	return nil
+}
