@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +31,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"refuse a repeated charge/authorize (same order id, amount, card) without Idempotency-Key within this window; 0 disables (env CARTGATEWAY_DUPLICATE_WINDOW)")
 	settleAt := fs.String("settle-at", envOr("CARTGATEWAY_SETTLE_AT", "00:00"), "daily batch close time, HH:MM UTC, or \"off\" (env CARTGATEWAY_SETTLE_AT)")
 	logLevel := fs.String("log-level", envOr("CARTGATEWAY_LOG_LEVEL", "info"), "debug, info, warn or error (env CARTGATEWAY_LOG_LEVEL)")
+	pprofAddr := fs.String("pprof-addr", os.Getenv("CARTGATEWAY_PPROF_ADDR"), "serve Go's pprof profiles on this address (loopback only; off when empty) (env CARTGATEWAY_PPROF_ADDR)")
 	rateIP := fs.Float64("rate-ip", envFloat("CARTGATEWAY_RATE_IP", httpapi.DefaultIPRate),
 		"requests per second per client IP (IPv6: per /64), burst twice that; /healthz and /metrics are exempt; 0 disables (env CARTGATEWAY_RATE_IP)")
 	rateAccount := fs.Float64("rate-account", envFloat("CARTGATEWAY_RATE_ACCOUNT", httpapi.DefaultAccountRate),
@@ -81,6 +84,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if *pprofAddr != "" {
+		if err := servePprof(*pprofAddr, log); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -231,4 +239,25 @@ func redactURL(s string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
+}
+
+// servePprof exposes Go's profiles for performance work. It refuses
+// anything but a loopback address: profiles reveal memory contents.
+func servePprof(addr string, log *slog.Logger) error {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("--pprof-addr %q: must be a loopback address such as 127.0.0.1:6060", addr)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	log.Info("pprof listening", "addr", ln.Addr().String())
+	go func() { _ = http.Serve(ln, mux) }()
+	return nil
 }

@@ -48,6 +48,8 @@ type Tx interface {
 	// SaveIdempotencyRecord fails with ErrConflict when the key exists.
 	SaveIdempotencyRecord(ctx context.Context, r IdempotencyRecord) error
 	// InsertEvent appends to the outbox in the same transaction as the change.
+	// Event (and audit entry) ids are random; the store keeps insertion
+	// order and does not index them.
 	InsertEvent(ctx context.Context, e Event) error
 	// SettleCaptured moves every captured payment into batch b and fills in
 	// its count and total.

@@ -3,20 +3,22 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // copyTables lists every table with data, parents before children, with the
-// column that orders its rows.
+// column that orders its rows. Append-only tables are copied in their order
+// without their sequence column, which the destination assigns anew.
 var copyTables = []struct{ name, order string }{
 	{"accounts", "id"},
 	{"api_keys", "id"},
 	{"payments", "id"},
 	{"transactions", "id"},
 	{"idempotency_keys", "account_id, environment, key"},
-	{"events", "id"},
+	{"events", "seq"},
 	{"settlement_batches", "id"},
-	{"audit_log", "id"},
+	{"audit_log", "seq"},
 }
 
 // CopyReport is what a copy moved, per table, and the money it checked.
@@ -64,13 +66,21 @@ func Copy(ctx context.Context, src, dst *DB) (CopyReport, error) {
 			rows.Close()
 			return rep, err
 		}
+		skip := slices.Index(cols, "seq") // -1 for tables without one
+		if skip >= 0 {
+			cols = slices.Delete(slices.Clone(cols), skip, skip+1)
+		}
 		insert, err := tx.PrepareContext(ctx, dst.d.Rebind("INSERT INTO "+t.name+" ("+strings.Join(cols, ", ")+") VALUES ("+placeholders(len(cols))+")"))
 		if err != nil {
 			rows.Close()
 			return rep, fmt.Errorf("prepare %s: %w", t.name, err)
 		}
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
+		width := len(cols)
+		if skip >= 0 {
+			width++
+		}
+		vals := make([]any, width)
+		ptrs := make([]any, width)
 		for i := range vals {
 			ptrs[i] = &vals[i]
 		}
@@ -79,7 +89,11 @@ func Copy(ctx context.Context, src, dst *DB) (CopyReport, error) {
 				rows.Close()
 				return rep, fmt.Errorf("read %s: %w", t.name, err)
 			}
-			if _, err := insert.ExecContext(ctx, vals...); err != nil {
+			row := vals
+			if skip >= 0 {
+				row = slices.Delete(slices.Clone(vals), skip, skip+1)
+			}
+			if _, err := insert.ExecContext(ctx, row...); err != nil {
 				rows.Close()
 				return rep, fmt.Errorf("write %s: %w", t.name, err)
 			}

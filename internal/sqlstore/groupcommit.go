@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
 )
@@ -38,15 +39,78 @@ type result struct {
 type batcher struct {
 	requests chan writeRequest
 	quit     chan struct{} // closed by Close
-	stopped  chan struct{} // closed by the writer when it has quit
+	stopped  chan struct{} // closed when the writer (and syncer) have quit
+
+	// sync, when set, makes committed batches durable (an fsync of the
+	// WAL) on a goroutine of its own: the database runs with
+	// synchronous=NORMAL, commits do not wait for the disk, and the writer
+	// goes on with the next batch while the syncer flushes the last ones.
+	// Callers are still answered only after their batch is on disk.
+	sync   func() error
+	synced chan committedBatch
+}
+
+type committedBatch struct {
+	requests []writeRequest
+	results  []result
 }
 
 // EnableGroupCommit routes Update through one batching writer goroutine.
-// Call it once, before use; Close stops the writer.
-func (db *DB) EnableGroupCommit() {
+// Call it once, before use; Close stops the writer. sync, if not nil, is
+// how a committed batch is made durable: see batcher.sync.
+func (db *DB) EnableGroupCommit(sync func() error) {
 	b := &batcher{requests: make(chan writeRequest, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
 	db.batch = b
-	go db.writeLoop(b)
+	writerDone := make(chan struct{})
+	if sync != nil {
+		b.sync, b.synced = sync, make(chan committedBatch, 64)
+		go func() {
+			b.syncLoop()
+			<-writerDone
+			close(b.stopped)
+		}()
+	}
+	go func() {
+		db.writeLoop(b)
+		if b.synced != nil {
+			close(b.synced)
+			close(writerDone)
+			return
+		}
+		close(b.stopped)
+	}()
+}
+
+// syncLoop makes committed batches durable, several with one fsync when
+// they queue up, and only then answers their callers, in commit order.
+func (b *batcher) syncLoop() {
+	for first := range b.synced {
+		group := []committedBatch{first}
+	drain:
+		for {
+			select {
+			case c, ok := <-b.synced:
+				if !ok {
+					break drain
+				}
+				group = append(group, c)
+			default:
+				break drain
+			}
+		}
+		err := b.sync()
+		for _, c := range group {
+			for i, req := range c.requests {
+				r := c.results[i]
+				if err != nil {
+					// Committed, but perhaps not on disk: say so; a retry
+					// with the same Idempotency-Key tells which.
+					r = result{err: gateway.Internal(fmt.Errorf("sync the write-ahead log: %w", err))}
+				}
+				req.done <- r
+			}
+		}
+	}
 }
 
 var errClosed = errors.New("the store is closed")
@@ -58,7 +122,17 @@ func (db *DB) updateBatched(ctx context.Context, fn func(gateway.Tx) error) erro
 	case <-db.batch.stopped:
 		return gateway.Internal(errClosed)
 	}
-	r := <-req.done
+	var r result
+	select {
+	case r = <-req.done:
+	case <-db.batch.stopped:
+		// Closed: everything committed has been answered by now.
+		select {
+		case r = <-req.done:
+		default:
+			r = result{err: gateway.Internal(errClosed)}
+		}
+	}
 	if r.panicked != nil {
 		panic(r.panicked)
 	}
@@ -72,7 +146,6 @@ func (b *batcher) close() {
 
 func (db *DB) writeLoop(b *batcher) {
 	defer func() {
-		close(b.stopped)
 		// Answer whatever was queued when Close came.
 		for {
 			select {
@@ -102,6 +175,10 @@ func (db *DB) writeLoop(b *batcher) {
 			}
 		}
 		results = db.runBatch(batch, results[:0])
+		if b.synced != nil {
+			b.synced <- committedBatch{requests: slices.Clone(batch), results: slices.Clone(results)}
+			continue
+		}
 		for i, req := range batch {
 			req.done <- results[i]
 		}
@@ -124,7 +201,7 @@ func (db *DB) runBatch(batch []writeRequest, results []result) []result {
 		return fail(gateway.Internal(fmt.Errorf("begin: %w", err)))
 	}
 	defer func() { _ = sqlTx.Rollback() }()
-	t := &tx{db: db, q: sqlTx, writable: true}
+	t := &tx{db: db, q: sqlTx, stmts: db.writeStmts, writable: true}
 	for _, req := range batch {
 		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
 			return fail(gateway.Internal(fmt.Errorf("savepoint: %w", err)))

@@ -54,11 +54,13 @@ type DB struct {
 	write, read *sql.DB
 	d           Dialect
 	batch       *batcher // nil: one transaction per Update
+
+	writeStmts, readStmts *stmtCache
 }
 
 // New wraps open pools; Migrate must have run.
 func New(write, read *sql.DB, d Dialect) *DB {
-	return &DB{write: write, read: read, d: d}
+	return &DB{write: write, read: read, d: d, writeStmts: newStmtCache(write, d), readStmts: newStmtCache(read, d)}
 }
 
 // Close stops the group-commit writer, if any, and closes both pools.
@@ -66,6 +68,8 @@ func (db *DB) Close() error {
 	if db.batch != nil {
 		db.batch.close()
 	}
+	db.writeStmts.close()
+	db.readStmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -74,7 +78,7 @@ func (db *DB) Close() error {
 }
 
 // Ping checks that the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.write.PingContext(ctx) }
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
 
 // maxRetries bounds the reruns of a transaction after transient failures.
 const maxRetries = 5
@@ -104,7 +108,7 @@ func (db *DB) update(ctx context.Context, fn func(gateway.Tx) error) error {
 	// Roll back if fn panics too: an open transaction would hold SQLite's
 	// only writer connection forever. After Commit this is a no-op.
 	defer func() { _ = sqlTx.Rollback() }()
-	if err := fn(&tx{db: db, q: sqlTx, writable: true}); err != nil {
+	if err := fn(&tx{db: db, q: sqlTx, stmts: db.writeStmts, writable: true}); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -120,7 +124,7 @@ func (db *DB) View(ctx context.Context, fn func(gateway.ReadTx) error) error {
 		return gateway.Internal(fmt.Errorf("begin read: %w", err))
 	}
 	defer func() { _ = sqlTx.Rollback() }()
-	return fn(&tx{db: db, q: sqlTx})
+	return fn(&tx{db: db, q: sqlTx, stmts: db.readStmts})
 }
 
 //go:embed schema_migrations.sql

@@ -5,29 +5,113 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
 )
 
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // tx implements gateway.Tx over one database transaction.
 type tx struct {
 	db       *DB
-	q        querier
-	writable bool // reads lock the rows they return (FOR UPDATE where supported)
+	q        *sql.Tx
+	stmts    *stmtCache // of the pool q belongs to
+	writable bool       // reads lock the rows they return (FOR UPDATE where supported)
+}
+
+// stmtCache keeps each query prepared once per pool, so that statements are
+// not parsed again for every transaction. A query seen for the first time
+// runs unprepared and is prepared in the background: preparing needs a free
+// connection of the pool, and the caller's transaction holds one (on
+// SQLite's write pool, the only one).
+type stmtCache struct {
+	pool    *sql.DB
+	d       Dialect
+	mu      sync.RWMutex
+	stmts   map[string]*sql.Stmt
+	pending map[string]bool
+	closed  bool
+}
+
+func newStmtCache(pool *sql.DB, d Dialect) *stmtCache {
+	return &stmtCache{pool: pool, d: d, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+}
+
+// get returns the prepared query, or nil while it is not prepared yet.
+func (c *stmtCache) get(query string) *sql.Stmt {
+	c.mu.RLock()
+	s := c.stmts[query]
+	c.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.pending[query] && !c.closed {
+		c.pending[query] = true
+		go c.prepare(query)
+	}
+	return nil
+}
+
+func (c *stmtCache) prepare(query string) {
+	s, err := c.pool.PrepareContext(context.Background(), c.d.Rebind(query))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pending, query)
+	if err != nil {
+		return // tried again on the next use
+	}
+	if c.closed {
+		_ = s.Close()
+		return
+	}
+	c.stmts[query] = s
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for _, s := range c.stmts {
+		_ = s.Close()
+	}
+	c.stmts = map[string]*sql.Stmt{}
+}
+
+// stmt returns query prepared for this transaction, or nil: then the
+// caller runs it unprepared.
+func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if s := t.stmts.get(query); s != nil {
+		return t.q.StmtContext(ctx, s)
+	}
+	return nil
+}
+
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := t.stmt(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return t.q.QueryRowContext(ctx, t.rebind(query), args...)
+}
+
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := t.stmt(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return t.q.QueryContext(ctx, t.rebind(query), args...)
 }
 
 func (t *tx) rebind(query string) string { return t.db.d.Rebind(query) }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := t.q.ExecContext(ctx, t.rebind(query), args...)
+	var res sql.Result
+	var err error
+	if s := t.stmt(ctx, query); s != nil {
+		res, err = s.ExecContext(ctx, args...)
+	} else {
+		res, err = t.q.ExecContext(ctx, t.rebind(query), args...)
+	}
 	if err != nil && t.db.d.IsUniqueViolation(err) {
 		return nil, gateway.ErrConflict
 	}
@@ -54,7 +138,7 @@ func notFoundOr(err error) error {
 func (t *tx) Account(ctx context.Context, id string) (gateway.Account, error) {
 	var a gateway.Account
 	var created string
-	err := t.q.QueryRowContext(ctx, t.rebind("SELECT id, name, currency, created_at FROM accounts WHERE id = ?"), id).
+	err := t.queryRow(ctx, ("SELECT id, name, currency, created_at FROM accounts WHERE id = ?"), id).
 		Scan(&a.ID, &a.Name, &a.Currency, &created)
 	if err != nil {
 		return a, notFoundOr(err)
@@ -64,7 +148,7 @@ func (t *tx) Account(ctx context.Context, id string) (gateway.Account, error) {
 }
 
 func (t *tx) Accounts(ctx context.Context) ([]gateway.Account, error) {
-	rows, err := t.q.QueryContext(ctx, t.rebind("SELECT id, name, currency, created_at FROM accounts ORDER BY created_at, id"))
+	rows, err := t.query(ctx, ("SELECT id, name, currency, created_at FROM accounts ORDER BY created_at, id"))
 	if err != nil {
 		return nil, gateway.Internal(err)
 	}
@@ -91,7 +175,7 @@ func (t *tx) CreateAccount(ctx context.Context, a gateway.Account) error {
 }
 
 func (t *tx) Keys(ctx context.Context, accountID string) ([]gateway.Key, error) {
-	rows, err := t.q.QueryContext(ctx, t.rebind(`SELECT id, account_id, environment, hash, hint, created_at, revoked_at
+	rows, err := t.query(ctx, (`SELECT id, account_id, environment, hash, hint, created_at, revoked_at
 		FROM api_keys WHERE account_id = ? ORDER BY created_at, id`), accountID)
 	if err != nil {
 		return nil, gateway.Internal(err)
@@ -196,8 +280,8 @@ func scanPayment(row interface{ Scan(...any) error }) (gateway.Payment, error) {
 }
 
 func (t *tx) PaymentByTransaction(ctx context.Context, accountID string, env gateway.Environment, txID string) (gateway.Payment, error) {
-	row := t.q.QueryRowContext(ctx, t.rebind(`SELECT `+paymentColumns+` FROM payments WHERE id =
-		(SELECT payment_id FROM transactions WHERE id = ? AND account_id = ? AND environment = ?)`+t.forUpdate()),
+	row := t.queryRow(ctx, (`SELECT ` + paymentColumns + ` FROM payments WHERE id =
+		(SELECT payment_id FROM transactions WHERE id = ? AND account_id = ? AND environment = ?)` + t.forUpdate()),
 		txID, accountID, string(env))
 	p, err := scanPayment(row)
 	if err != nil {
@@ -208,7 +292,7 @@ func (t *tx) PaymentByTransaction(ctx context.Context, accountID string, env gat
 }
 
 func (t *tx) transactions(ctx context.Context, paymentID string) ([]gateway.Transaction, error) {
-	rows, err := t.q.QueryContext(ctx, t.rebind(`SELECT id, payment_id, account_id, environment, operation, result, amount, code, request_id, created_at
+	rows, err := t.query(ctx, (`SELECT id, payment_id, account_id, environment, operation, result, amount, code, request_id, created_at
 		FROM transactions WHERE payment_id = ? ORDER BY created_at, id`), paymentID)
 	if err != nil {
 		return nil, gateway.Internal(err)
@@ -257,7 +341,7 @@ func (t *tx) InsertTransaction(ctx context.Context, tr gateway.Transaction) erro
 func (t *tx) IdempotencyRecord(ctx context.Context, accountID string, env gateway.Environment, key string) (gateway.IdempotencyRecord, error) {
 	r := gateway.IdempotencyRecord{AccountID: accountID, Environment: env, Key: key}
 	var created string
-	err := t.q.QueryRowContext(ctx, t.rebind(`SELECT request_hash, status, body, created_at FROM idempotency_keys
+	err := t.queryRow(ctx, (`SELECT request_hash, status, body, created_at FROM idempotency_keys
 		WHERE account_id = ? AND environment = ? AND key = ?`), accountID, string(env), key).
 		Scan(&r.RequestHash, &r.Status, &r.Body, &created)
 	if err != nil {
@@ -283,7 +367,7 @@ func (t *tx) FindDuplicate(ctx context.Context, q gateway.DuplicateQuery) (strin
 		}
 	}
 	var id string
-	err := t.q.QueryRowContext(ctx, t.rebind(`SELECT id FROM payments
+	err := t.queryRow(ctx, (`SELECT id FROM payments
 		WHERE account_id = ? AND environment = ? AND order_id = ? AND created_at >= ?
 		AND authorized_amount = ? AND card_fingerprint = ? AND status NOT IN ('declined', 'failed', 'voided')
 		ORDER BY created_at LIMIT 1`),
@@ -306,7 +390,7 @@ func (t *tx) SettleCaptured(ctx context.Context, b *gateway.SettlementBatch) err
 	// capture committed meanwhile is either waited for (PostgreSQL re-reads
 	// the locked row) or not yet visible, never half counted.
 	at := formatTime(b.ClosedAt)
-	rows, err := t.q.QueryContext(ctx, t.rebind(`UPDATE payments SET status = 'settled', settled_at = ?, batch_id = ?, updated_at = ?, version = version + 1
+	rows, err := t.query(ctx, (`UPDATE payments SET status = 'settled', settled_at = ?, batch_id = ?, updated_at = ?, version = version + 1
 		WHERE status = 'captured' RETURNING currency, captured_amount - refunded_amount`), at, b.ID, at)
 	if err != nil {
 		return gateway.Internal(err)
@@ -357,11 +441,13 @@ func (t *tx) AuditLog(ctx context.Context, f gateway.AuditFilter) ([]gateway.Aud
 		q += " AND account_id = ?"
 		args = append(args, f.AccountID)
 	}
-	q += " ORDER BY at, id"
+	limit := int64(1) << 62 // no limit; a bound parameter keeps the statement cacheable
 	if f.Limit > 0 {
-		q += " LIMIT " + strconv.Itoa(f.Limit)
+		limit = int64(f.Limit)
 	}
-	rows, err := t.q.QueryContext(ctx, t.rebind(q), args...)
+	q += " ORDER BY at, seq LIMIT ?"
+	args = append(args, limit)
+	rows, err := t.query(ctx, (q), args...)
 	if err != nil {
 		return nil, gateway.Internal(err)
 	}

@@ -88,8 +88,11 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (account_id, environment, key)
 );
 
+-- Outbox and audit rows are appended in order: a sequential key keeps
+-- each insert on the last page instead of a random one.
 CREATE TABLE events (
-    id           TEXT PRIMARY KEY,
+    seq          INTEGER PRIMARY KEY,
+    id           TEXT NOT NULL,
     account_id   TEXT NOT NULL,
     environment  TEXT NOT NULL,
     type         TEXT NOT NULL,

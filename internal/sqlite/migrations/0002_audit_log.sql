@@ -1,7 +1,8 @@
 -- The audit log: an append-only record of every state change, with who did
 -- it (actor) and the request id. Triggers refuse updates and deletes.
 CREATE TABLE audit_log (
-    id          TEXT PRIMARY KEY,
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL,
     at          TEXT NOT NULL,
     actor       TEXT NOT NULL,
     action      TEXT NOT NULL,
