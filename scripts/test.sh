@@ -32,6 +32,9 @@ go test -race -count=1 ./...
 echo "== go test -race: HTTP-level API suites on PostgreSQL"
 CARTGATEWAY_TEST_BACKEND=postgres go test -race -count=1 ./internal/httpapi/...
 
+echo "== benchmark command, quick mode (checks that it works; figures in docs/performance.md)"
+go run ./cmd/cgbench -quick
+
 echo "== fuzz targets, ${FUZZTIME} each"
 grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
   pkg="./$(dirname "${file#./}")"

@@ -24,6 +24,7 @@ type result struct {
 	P99ms          float64           `json:"p99_ms"`
 	MaxMs          float64           `json:"max_ms"`
 	Errors         uint64            `json:"errors"`
+	Limited        uint64            `json:"limited_429"`
 	ErrorKinds     map[string]uint64 `json:"error_kinds,omitempty"`
 	PeakRSS        int64             `json:"peak_rss_bytes,omitempty"` // absent when unknown
 	VsCeiling      float64           `json:"vs_ceiling"`
@@ -38,7 +39,7 @@ func (b *bench) result(name string, o *outcome) result {
 	r := result{
 		Scenario: name, Requests: m.Requests, Seconds: secs,
 		P50ms: ms(m.Latencies.P50), P90ms: ms(m.Latencies.P90), P99ms: ms(m.Latencies.P99), MaxMs: ms(m.Latencies.Max),
-		Errors: o.errors, ErrorKinds: o.errorKinds, PeakRSS: o.peakRSS, Ops: o.ops,
+		Errors: o.errors, Limited: o.limited, ErrorKinds: o.errorKinds, PeakRSS: o.peakRSS, Ops: o.ops,
 	}
 	if secs > 0 {
 		r.RequestsPerSec = float64(m.Requests) / secs
@@ -112,10 +113,10 @@ func (r *report) writeTable(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "server: %s, db %s; %s per scenario, %d connections, seed %d\n", target, r.DB, r.Duration, r.Concurrency, r.Seed)
 	fmt.Fprintln(&b, "latencies in ms, RSS in MB (MiB)")
-	fmt.Fprintf(&b, "%-18s %10s %8s %8s %8s %8s %7s %9s %11s\n", "scenario", "req/s", "p50", "p90", "p99", "max", "errors", "peak_rss", "vs_ceiling")
+	fmt.Fprintf(&b, "%-18s %10s %8s %8s %8s %8s %7s %7s %9s %11s\n", "scenario", "req/s", "p50", "p90", "p99", "max", "errors", "429s", "peak_rss", "vs_ceiling")
 	for _, s := range r.Scenarios {
-		fmt.Fprintf(&b, "%-18s %10.1f %8.2f %8.2f %8.2f %8.2f %7d %9s %11.2f\n",
-			s.Scenario, s.RequestsPerSec, s.P50ms, s.P90ms, s.P99ms, s.MaxMs, s.Errors, mb(s.PeakRSS), s.VsCeiling)
+		fmt.Fprintf(&b, "%-18s %10.1f %8.2f %8.2f %8.2f %8.2f %7d %7d %9s %11.2f\n",
+			s.Scenario, s.RequestsPerSec, s.P50ms, s.P90ms, s.P99ms, s.MaxMs, s.Errors, s.Limited, mb(s.PeakRSS), s.VsCeiling)
 	}
 	for _, s := range r.Scenarios {
 		if s.PairsPerSecond > 0 {

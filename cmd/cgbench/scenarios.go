@@ -285,6 +285,7 @@ func (b *bench) path(r *vegeta.Result) string { return strings.TrimPrefix(r.URL,
 type outcome struct {
 	metrics    vegeta.Metrics
 	errors     uint64
+	limited    uint64            // 429 answers: the server's rate limits, counted apart from errors
 	errorKinds map[string]uint64 // "409 duplicate-transaction" → count
 	ops        map[string]uint64 // requests by path
 	peakRSS    int64
@@ -312,7 +313,11 @@ func (b *bench) attack(ctx context.Context, name string, tr vegeta.Targeter, pac
 	for r := range results {
 		o.metrics.Add(r)
 		ok := r.Error == "" && r.Code == http.StatusOK
-		if !ok {
+		switch {
+		case ok:
+		case r.Error == "" && r.Code == http.StatusTooManyRequests:
+			o.limited++ // intended when the run keeps the server's rate limits
+		default:
 			o.errors++
 			o.errorKinds[errorKind(r)]++
 		}
