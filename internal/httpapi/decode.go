@@ -30,11 +30,48 @@ func parseFields(body []byte) (fields, error) {
 	if body[0] != '{' {
 		return nil, invalid("invalid-json", "The request body must be a JSON object.")
 	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD.
+	if !utf8.Valid(body) {
+		return nil, invalid("invalid-json", "The request body is not valid JSON.")
+	}
 	var f fields
 	if err := json.Unmarshal(body, &f); err != nil {
 		return nil, invalid("invalid-json", "The request body is not valid JSON.")
 	}
+	// encoding/json keeps the last of repeated names; a body that names a
+	// field twice (say, two amounts) is ambiguous, so it is refused.
+	if countFields(body) != len(f) {
+		return nil, invalid("invalid-json", "The request body names a field more than once.")
+	}
 	return f, nil
+}
+
+// countFields returns the number of members, repeated names included, of
+// the object body, which is valid JSON: the commas outside strings at the
+// top level, plus one unless the object is empty.
+func countFields(body []byte) int {
+	commas, depth, inString, escaped := 0, 0, false, false
+	for _, c := range body {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		case c == ',' && depth == 1:
+			commas++
+		}
+	}
+	if len(bytes.TrimSpace(body[1:len(body)-1])) == 0 {
+		return 0
+	}
+	return commas + 1
 }
 
 // maxFieldLength bounds every text field.
@@ -94,14 +131,15 @@ const maxAmount = 10_000_000_000_000
 
 // amount returns a required integer amount in minor units, from a JSON
 // integer or a string of digits. Fractions and exponents are refused: amounts
-// are never floats.
+// are never floats. So are signs: an amount is never negative, and "+5" is
+// not a string of digits.
 func (f fields) amount(name string) (int64, error) {
 	s, err := f.required(name)
 	if err != nil {
 		return 0, err
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n > maxAmount {
+	if err != nil || s[0] < '0' || s[0] > '9' || n > maxAmount {
 		return 0, invalid("invalid-"+fieldCode(name), "%s must be a whole number of minor units (cents), at most %d.", name, int64(maxAmount))
 	}
 	return n, nil

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -239,4 +240,123 @@ func fuzzValueText(raw json.RawMessage) string {
 		return s
 	}
 	return string(raw)
+}
+
+// FuzzParseAmount fuzzes the amount parser on its own, with any raw JSON
+// value: it never panics, and what it takes is a whole number of minor units
+// in [0, maxAmount], sent as an integer literal or a string of digits (never
+// a fraction, an exponent or a sign).
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range []string{
+		"2000", `"2000"`, `" 2000 "`, "0", "-0", "-1", `"-1"`, "+5", `"+5"`, "1e3", `"1e3"`, "2000.0", `"20.5"`, "20.",
+		"10000000000000", "10000000000001", `"10000000000000"`, "9223372036854775807", "9223372036854775808",
+		"-9223372036854775808", "99999999999999999999", `"\u0032000"`, `"２０００"`, `"\u00a02000\u00a0"`, `"2,000"`,
+		`"0x10"`, `"1_000"`, "00100", `"\t100\n"`, `"100\u0000"`, "null", "true", "false", `""`, `" "`, "[]", "[1]",
+		"{}", "", " 1", "1 ", `"100`, "1 2", "\xff", `"\ud800"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		n, err := fields{"amount": json.RawMessage(raw)}.amount("amount")
+		if err != nil {
+			if e := fuzzWantInvalid(t, err); e.Code != "invalid-amount" && e.Code != "missing-amount" {
+				t.Fatalf("amount %q: code %q", raw, e.Code)
+			}
+			if n != 0 {
+				t.Fatalf("amount %q: %d with an error", raw, n)
+			}
+			return
+		}
+		if n < 0 || n > maxAmount {
+			t.Fatalf("amount %q accepted as %d", raw, n)
+		}
+		text := string(raw)
+		if len(raw) > 0 && raw[0] == '"' {
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				t.Fatalf("amount %q accepted from a string that is not JSON", raw)
+			}
+			text = strings.TrimSpace(s)
+		}
+		if text == "" || strings.Trim(text, "0123456789") != "" {
+			t.Fatalf("amount %q accepted (%d): not an integer literal or a string of digits", raw, n)
+		}
+		if want := strings.TrimLeft(text, "0"); strconv.FormatInt(n, 10) != want && !(n == 0 && want == "") {
+			t.Fatalf("amount %q read as %d", raw, n)
+		}
+	})
+}
+
+// FuzzParseFields checks parseFields against encoding/json's own reading: a
+// body is taken exactly when it is UTF-8 and one JSON object that names each
+// field once, and then every field is there with its value as sent.
+func FuzzParseFields(f *testing.F) {
+	for _, name := range []string{"charge.json", "capture.json", "void.json"} {
+		f.Add(fuzzSDKBody(name))
+	}
+	for _, s := range fuzzOddBodies {
+		f.Add([]byte(s))
+	}
+	for _, s := range []string{
+		`{"a":1,"a":1}`, `{"a":1,"\u0061":2}`, `{"a":{"b":1,"b":2}}`, `{"a":"x,\"a\":1"}`, `{"a":[1,{"a":2}],"b":"\\"}`,
+		` {"a":1} `, "\u00a0{}\u00a0", `{"a":1,}`, `{,}`, `{"a" : 1 , "b" : [ ] }`, `{"\\":1,"\\\\":2}`,
+		"{\"a\":\"\xff\"}", "\xef\xbb\xbf{}", `{"amount":1}{}`, `{"":1,"":2}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := parseFields(body)
+		names, values, ok := fuzzObjectMembers(bytes.TrimSpace(body))
+		unique := map[string]bool{}
+		for _, n := range names {
+			unique[n] = true
+		}
+		want := ok && len(unique) == len(names)
+		if err != nil {
+			if e := fuzzWantInvalid(t, err); e.Code != "invalid-json" {
+				t.Fatalf("parseFields(%q): code %q", body, e.Code)
+			}
+			if want {
+				t.Fatalf("parseFields(%q) refused a valid object: %v", body, err)
+			}
+			return
+		}
+		if !want {
+			t.Fatalf("parseFields(%q) took it (ok %v, names %q)", body, ok, names)
+		}
+		if len(got) != len(names) {
+			t.Fatalf("parseFields(%q) = %d fields, want %d", body, len(got), len(names))
+		}
+		for i, n := range names {
+			if g, present := got[n]; !present || !bytes.Equal(g, values[i]) {
+				t.Fatalf("parseFields(%q)[%q] = %q, want %q", body, n, g, values[i])
+			}
+		}
+	})
+}
+
+// fuzzObjectMembers reads body with encoding/json's Decoder: ok when it is
+// UTF-8 and exactly one JSON object, with its members' names (repeats kept)
+// and values.
+func fuzzObjectMembers(body []byte) (names []string, values []json.RawMessage, ok bool) {
+	if !utf8.Valid(body) || !json.Valid(body) || len(body) == 0 || body[0] != '{' {
+		return nil, nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, false
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		name, isString := tok.(string)
+		if err != nil || !isString {
+			return nil, nil, false
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, false
+		}
+		names, values = append(names, name), append(values, v)
+	}
+	return names, values, true
 }
