@@ -29,6 +29,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", envOr("CARTGATEWAY_ADDR", "127.0.0.1:8080"), "listen address (env CARTGATEWAY_ADDR)")
 	dupWindow := fs.Duration("duplicate-window", envDuration("CARTGATEWAY_DUPLICATE_WINDOW", 10*time.Minute),
 		"refuse a repeated charge/authorize (same order id, amount, card) without Idempotency-Key within this window; 0 disables (env CARTGATEWAY_DUPLICATE_WINDOW)")
+	authCacheTTL := fs.Duration("auth-cache-ttl", envDuration("CARTGATEWAY_AUTH_CACHE_TTL", 2*time.Second),
+		"remember a successful authentication this long; a revoked key keeps working at most this long; 0 disables (env CARTGATEWAY_AUTH_CACHE_TTL)")
 	settleAt := fs.String("settle-at", envOr("CARTGATEWAY_SETTLE_AT", "00:00"), "daily batch close time, HH:MM UTC, or \"off\" (env CARTGATEWAY_SETTLE_AT)")
 	logLevel := fs.String("log-level", envOr("CARTGATEWAY_LOG_LEVEL", "info"), "debug, info, warn or error (env CARTGATEWAY_LOG_LEVEL)")
 	pprofAddr := fs.String("pprof-addr", os.Getenv("CARTGATEWAY_PPROF_ADDR"), "serve Go's pprof profiles on this address (loopback only; off when empty) (env CARTGATEWAY_PPROF_ADDR)")
@@ -69,6 +71,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 	svc.DuplicateWindow = *dupWindow
+	svc.AuthCacheTTL = *authCacheTTL
 	if err := bootstrap(ctx, svc, stdout); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cartgateway/cartgateway/internal/apitest"
 	"github.com/cartgateway/cartgateway/internal/gateway"
@@ -291,5 +292,48 @@ func TestAuthHealthAndMetrics(t *testing.T) {
 	}
 	if strings.Contains(text, "4242424242424242") || strings.Contains(text, s.Key) {
 		t.Errorf("metrics show a card number or key")
+	}
+}
+
+// TestAuthCacheForgetsRevokedKeys: with authentications cached, a key
+// revoked through the service stops working at once, and one revoked behind
+// the service's back (another process) within the cache's lifetime.
+func TestAuthCacheForgetsRevokedKeys(t *testing.T) {
+	s := apitest.Start(t, apitest.Options{})
+	s.Service.AuthCacheTTL = 300 * time.Millisecond
+	body := `{"payment_id":"AAAAAAAAAAAAAAA"}`
+	ctx := context.Background()
+	if r := s.Post(t, "/payment/lookup", body); r.String("code") != "payment-not-found" {
+		t.Fatalf("lookup with a good key: %s", r.Raw)
+	}
+	_, keys, err := s.Service.Accounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Service.RevokeKey(ctx, s.AccountID, keys[s.AccountID][0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Post(t, "/payment/lookup", body); r.Status != http.StatusUnauthorized {
+		t.Fatalf("a key revoked through this service still works: %d %s", r.Status, r.Raw)
+	}
+
+	// Another key, cached, then revoked directly in the store.
+	key, secret, err := s.Service.AddKey(ctx, s.AccountID, gateway.Sandbox, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := map[string]string{"Authorization": "Bearer " + secret}
+	if r := s.Request(t, http.MethodPost, "/payment/lookup", body, auth); r.String("code") != "payment-not-found" {
+		t.Fatalf("lookup with the new key: %s", r.Raw)
+	}
+	if err := s.Store.Update(ctx, func(tx gateway.Tx) error { return tx.RevokeKey(ctx, s.AccountID, key.ID, time.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for s.Request(t, http.MethodPost, "/payment/lookup", body, auth).Status != http.StatusUnauthorized {
+		if time.Now().After(deadline) {
+			t.Fatal("a key revoked elsewhere still works after the cache lifetime")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

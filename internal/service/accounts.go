@@ -93,12 +93,16 @@ func (s *Service) AddKey(ctx context.Context, accountID string, env gateway.Envi
 
 // RevokeKey makes a key unusable at once.
 func (s *Service) RevokeKey(ctx context.Context, accountID, keyID string) error {
-	return s.Store.Update(ctx, func(tx gateway.Tx) error {
+	err := s.Store.Update(ctx, func(tx gateway.Tx) error {
 		if err := tx.RevokeKey(ctx, accountID, keyID, s.now()); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, "key.revoked", accountID, "", keyID, "")
 	})
+	if err == nil {
+		s.auth.clear() // other processes forget the key within AuthCacheTTL
+	}
+	return err
 }
 
 // Accounts lists every account with its keys.
@@ -155,6 +159,12 @@ func (s *Service) Authenticate(ctx context.Context, accountID, secret, environme
 	if !gateway.ValidAccountID(accountID) {
 		return Caller{}, errUnauthorized
 	}
+	key := cacheKey(accountID, secret)
+	if s.AuthCacheTTL > 0 {
+		if caller, ok := s.auth.get(key, s.now()); ok {
+			return checkEnvironment(caller, environment)
+		}
+	}
 	var caller Caller
 	err := s.Store.View(ctx, func(tx gateway.ReadTx) error {
 		// Read and compare the keys before looking at the account, so that
@@ -186,8 +196,15 @@ func (s *Service) Authenticate(ctx context.Context, accountID, secret, environme
 	if err != nil {
 		return Caller{}, err
 	}
-	// A key of the other environment is refused like any invalid key: the
-	// answer does not tell that the key itself was right.
+	if s.AuthCacheTTL > 0 {
+		s.auth.put(key, caller, s.now().Add(s.AuthCacheTTL))
+	}
+	return checkEnvironment(caller, environment)
+}
+
+// checkEnvironment refuses a key of the other environment like any invalid
+// key: the answer does not tell that the key itself was right.
+func checkEnvironment(caller Caller, environment string) (Caller, error) {
 	if environment != "" && !strings.EqualFold(environment, string(caller.Environment)) {
 		return Caller{}, errUnauthorized
 	}

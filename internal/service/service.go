@@ -30,6 +30,11 @@ type Service struct {
 	DuplicateWindow time.Duration
 	// Now is the clock, read once per operation.
 	Now func() time.Time
+	// AuthCacheTTL keeps a successful authentication for this long (zero:
+	// never cached). A revoked key keeps working at most this long.
+	AuthCacheTTL time.Duration
+
+	auth authCache
 }
 
 // Caller is the authenticated account and environment of a request.
