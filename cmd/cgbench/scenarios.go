@@ -315,7 +315,7 @@ func (b *bench) attack(ctx context.Context, name string, tr vegeta.Targeter, pac
 		ok := r.Error == "" && r.Code == http.StatusOK
 		switch {
 		case ok:
-		case r.Error == "" && r.Code == http.StatusTooManyRequests:
+		case r.Code == http.StatusTooManyRequests: // vegeta also sets Error for non-2xx codes
 			o.limited++ // intended when the run keeps the server's rate limits
 		default:
 			o.errors++
