@@ -22,6 +22,8 @@ import (
 	_ "modernc.org/sqlite"             // the "sqlite" driver, to read the store
 
 	"github.com/cartgateway/cartgateway/internal/pgtest"
+
+	"github.com/cartgateway/cartgateway/internal/apitest"
 )
 
 // Crash-test shape: rounds of concurrent load, each ended by a SIGKILL.
@@ -66,7 +68,7 @@ func createCrashAccount(t *testing.T, db string) {
 type killableGateway struct {
 	url    string
 	cmd    *exec.Cmd
-	log    *lockedBuffer
+	log    *apitest.LogBuffer
 	done   chan struct{} // closed when the process has exited and been waited for
 	client *http.Client
 }
@@ -80,7 +82,7 @@ func startKillable(t *testing.T, db string) *killableGateway {
 		"--rate-ip", "0", "--rate-account", "0")
 	cmd.Env = append(os.Environ(), "CARTGATEWAY_SECRET="+testSecret)
 	g := &killableGateway{
-		url: "http://" + addr, cmd: cmd, log: &lockedBuffer{}, done: make(chan struct{}),
+		url: "http://" + addr, cmd: cmd, log: &apitest.LogBuffer{}, done: make(chan struct{}),
 		client: &http.Client{
 			Timeout:   20 * time.Second,
 			Transport: &http.Transport{MaxIdleConnsPerHost: 2 * crashClients, MaxConnsPerHost: 4 * crashClients},
@@ -637,7 +639,7 @@ func runCrashSafety(t *testing.T, db string, openStore func() (*sql.DB, error)) 
 }
 
 // logTail is the end of a server log, enough to see what went wrong.
-func logTail(l *lockedBuffer) string {
+func logTail(l *apitest.LogBuffer) string {
 	s := l.String()
 	if len(s) > 8000 {
 		s = "…" + s[len(s)-8000:]

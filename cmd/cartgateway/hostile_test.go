@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cartgateway/cartgateway/internal/apitest"
 )
 
 // The real server's timeouts (serve.go), as the tests below expect them.
@@ -30,15 +32,15 @@ const (
 type hostileGateway struct {
 	addr, db     string
 	account, key string
-	stderr       *lockedBuffer
+	stderr       *apitest.LogBuffer
 	client       *http.Client
 }
 
 func startHostileGateway(t *testing.T) *hostileGateway {
 	t.Helper()
-	g := &hostileGateway{db: filepath.Join(t.TempDir(), "gw.db"), addr: freeAddr(t), stderr: &lockedBuffer{},
+	g := &hostileGateway{db: filepath.Join(t.TempDir(), "gw.db"), addr: freeAddr(t), stderr: &apitest.LogBuffer{},
 		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}}
-	var stdout lockedBuffer
+	var stdout apitest.LogBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

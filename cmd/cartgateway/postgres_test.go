@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/cartgateway/cartgateway/internal/pgtest"
+
+	"github.com/cartgateway/cartgateway/internal/apitest"
 )
 
 const (
@@ -55,7 +57,7 @@ func binary(t *testing.T) string {
 type gatewayProcess struct {
 	url string
 	cmd *exec.Cmd
-	log *lockedBuffer
+	log *apitest.LogBuffer
 }
 
 func startProcess(t *testing.T, db string) *gatewayProcess {
@@ -63,7 +65,7 @@ func startProcess(t *testing.T, db string) *gatewayProcess {
 	addr := freeAddr(t)
 	cmd := exec.Command(binary(t), "serve", "--db", db, "--addr", addr, "--settle-at", "off", "--duplicate-window", "10m")
 	cmd.Env = append(os.Environ(), "CARTGATEWAY_SECRET="+testSecret)
-	p := &gatewayProcess{url: "http://" + addr, cmd: cmd, log: &lockedBuffer{}}
+	p := &gatewayProcess{url: "http://" + addr, cmd: cmd, log: &apitest.LogBuffer{}}
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cartgateway/cartgateway/internal/apitest"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key, and returns
@@ -72,7 +74,7 @@ func TestServeTLS(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t, dir)
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr lockedBuffer
+	var stdout, stderr apitest.LogBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--db", filepath.Join(dir, "gw.db"), "--addr", addr, "--settle-at", "off",

@@ -39,7 +39,7 @@ type Server struct {
 	Store     *sqlstore.DB
 	AccountID string
 	Key       string
-	logs      *syncBuffer
+	logs      *LogBuffer
 	client    *http.Client
 }
 
@@ -101,7 +101,7 @@ func OpenStore(t testing.TB) (db *sqlstore.DB, path, url string) {
 func Start(t testing.TB, opt Options) *Server {
 	t.Helper()
 	db, path, url := OpenStore(t)
-	logs := &syncBuffer{}
+	logs := &LogBuffer{}
 	svc := &service.Service{
 		Store:           db,
 		Processors:      map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{}},
@@ -389,18 +389,20 @@ func PaymentBody(cardNumber string, overrides map[string]any) string {
 	return string(b)
 }
 
-type syncBuffer struct {
+// LogBuffer is a buffer that a server may write (its log) while a test
+// reads it.
+type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

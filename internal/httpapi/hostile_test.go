@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http/httptest"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -315,30 +313,12 @@ func hostileRequestID(path string) string {
 	return "hostile" + strings.ReplaceAll(path, "/", "-")
 }
 
-// hostileLog is a log buffer that tests may read while the server writes.
-type hostileLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *hostileLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *hostileLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestHostilePanicRecovered: a panic in a handler is a 500 in the API's error
 // format and a "panic" log line with the stack; the server keeps serving, on
 // the same connection too.
 func TestHostilePanicRecovered(t *testing.T) {
 	t.Parallel()
-	logs := &hostileLog{}
+	logs := &apitest.LogBuffer{}
 	var checks atomic.Int32
 	h := &httpapi.Handler{
 		Service: nil, // any request that reaches the service panics
