@@ -93,7 +93,7 @@ func (g *hostileGateway) healthy(t *testing.T, during string) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"ok"`) {
 		t.Fatalf("GET /healthz %s: %d %s", during, resp.StatusCode, body)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 4*time.Second { // generous: CI shares 2 cores with -race and parallel tests
 		t.Errorf("GET /healthz %s took %v", during, d)
 	}
 }
