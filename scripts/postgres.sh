@@ -15,8 +15,8 @@ cartgateway_pg_start() {
       return 1
     fi
     echo "installing postgresql (apt-get)"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    apt-get update -qq >/dev/null || return 1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || return 1
     pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   fi
   local as=()
@@ -28,9 +28,9 @@ cartgateway_pg_start() {
   fi
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)))
-  "${as[@]}" "$pgbin/initdb" -D "$CARTGATEWAY_PG_DIR/data" -U postgres --auth=trust -E UTF8 >/dev/null
+  "${as[@]}" "$pgbin/initdb" -D "$CARTGATEWAY_PG_DIR/data" -U postgres --auth=trust -E UTF8 >/dev/null || return 1
   local opts="-p $port -k $CARTGATEWAY_PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300"
-  "${as[@]}" "$pgbin/pg_ctl" -D "$CARTGATEWAY_PG_DIR/data" -o "$opts" -l "$CARTGATEWAY_PG_DIR/log" -w start >/dev/null
+  "${as[@]}" "$pgbin/pg_ctl" -D "$CARTGATEWAY_PG_DIR/data" -o "$opts" -l "$CARTGATEWAY_PG_DIR/log" -w start >/dev/null || return 1
   CARTGATEWAY_PG_CTL="${as[*]} $pgbin/pg_ctl -D $CARTGATEWAY_PG_DIR/data"
   export CARTGATEWAY_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
   export CARTGATEWAY_TEST_PG_STOP="$CARTGATEWAY_PG_CTL -m fast -w stop"
