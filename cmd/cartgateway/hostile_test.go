@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -38,26 +37,11 @@ type hostileGateway struct {
 
 func startHostileGateway(t *testing.T) *hostileGateway {
 	t.Helper()
-	g := &hostileGateway{db: filepath.Join(t.TempDir(), "gw.db"), addr: freeAddr(t), stderr: &apitest.LogBuffer{},
+	g := &hostileGateway{db: filepath.Join(t.TempDir(), "gw.db"), addr: freeAddr(t),
 		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}}
-	var stdout apitest.LogBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--db", g.db, "--addr", g.addr, "--settle-at", "off",
-			"--rate-ip", "0", "--rate-account", "0", "--auth-failures", "0"}, &stdout, g.stderr)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve returned %v", err)
-			}
-		case <-time.After(35 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	})
+	var stdout *apitest.LogBuffer
+	stdout, g.stderr = serveInProcess(t, "--db", g.db, "--addr", g.addr, "--settle-at", "off",
+		"--rate-ip", "0", "--rate-account", "0", "--auth-failures", "0")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := g.client.Get("http://" + g.addr + "/healthz")

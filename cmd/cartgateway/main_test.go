@@ -26,6 +26,28 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// serveInProcess runs "cartgateway serve args..." in this process until the
+// test ends, when it must stop cleanly within the shutdown grace period.
+func serveInProcess(t *testing.T, args ...string) (stdout, stderr *apitest.LogBuffer) {
+	t.Helper()
+	stdout, stderr = &apitest.LogBuffer{}, &apitest.LogBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"serve"}, args...), stdout, stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		case <-time.After(35 * time.Second):
+			t.Error("serve did not shut down")
+		}
+	})
+	return stdout, stderr
+}
+
 func runCmd(t *testing.T, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer

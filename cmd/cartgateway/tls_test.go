@@ -19,8 +19,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cartgateway/cartgateway/internal/apitest"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key, and returns
@@ -73,24 +71,8 @@ func TestServeTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
 	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr apitest.LogBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--db", filepath.Join(dir, "gw.db"), "--addr", addr, "--settle-at", "off",
-			"--tls-cert", certFile, "--tls-key", keyFile, "--rate-ip", "2"}, &stdout, &stderr)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve returned %v", err)
-			}
-		case <-time.After(35 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	}()
+	_, stderr := serveInProcess(t, "--db", filepath.Join(dir, "gw.db"), "--addr", addr, "--settle-at", "off",
+		"--tls-cert", certFile, "--tls-key", keyFile, "--rate-ip", "2")
 
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	defer client.CloseIdleConnections()
