@@ -79,12 +79,31 @@ func ValidAccountID(id string) bool {
 
 const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
-// NewID returns a 15-character id of upper-case letters and digits from
-// crypto/rand: about 77 bits, unguessable.
+// sortedDigits are base-36 digits in byte order, so that ids sort by time.
+const sortedDigits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// idEpoch is where an id's clock starts: 8 base-36 digits of milliseconds
+// from here last until 2109.
+var idEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+
+// NewID returns a 15-character id of upper-case letters and digits: 8 of
+// milliseconds since 2020, then 7 from crypto/rand (about 36 bits). The
+// time prefix makes the ids of one moment neighbours in every index keyed
+// by them, so that a batch of new payments dirties a few B-tree pages at the
+// end instead of one random page per payment (docs/performance.md). Ids are
+// answered only to the account that owns them; the random part keeps them
+// unguessable even with the creation time known. Two ids made in the same
+// millisecond collide with a chance of 1 in 7.8·10¹⁰; a store refuses the
+// second with a unique violation and the operation is retried with a new id.
 func NewID() string {
 	var out [15]byte
-	var buf [32]byte
-	i := 0
+	ms := max(time.Now().UnixMilli()-idEpoch, 0)
+	for i := 7; i >= 0; i-- {
+		out[i] = sortedDigits[ms%36]
+		ms /= 36
+	}
+	var buf [16]byte
+	i := 8
 	for i < len(out) {
 		_, _ = rand.Read(buf[:])
 		for _, b := range buf {

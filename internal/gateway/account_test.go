@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
 )
@@ -33,9 +34,28 @@ func TestNewID(t *testing.T) {
 		}
 		seen[id] = true
 	}
-	// 150,000 random symbols: every one of the 36 appears.
+	// 70,000 random symbols: every one of the 36 appears.
 	if len(symbols) != 36 {
 		t.Errorf("NewID used %d distinct symbols; want all 36", len(symbols))
+	}
+}
+
+// TestNewIDSortsByTime: an id made a few milliseconds after another sorts
+// after it, byte by byte, so that new rows append to every index keyed by
+// ids; the random part still differs between ids of one millisecond.
+func TestNewIDSortsByTime(t *testing.T) {
+	prev := gateway.NewID()
+	for range 5 {
+		time.Sleep(3 * time.Millisecond)
+		next := gateway.NewID()
+		if next <= prev {
+			t.Fatalf("NewID() = %q after %q: not later in byte order", next, prev)
+		}
+		prev = next
+	}
+	a, b := gateway.NewID(), gateway.NewID()
+	if a[8:] == b[8:] {
+		t.Errorf("two ids share their random part: %q, %q", a, b)
 	}
 }
 

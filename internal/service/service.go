@@ -118,9 +118,8 @@ func (s *Service) pay(ctx context.Context, c Caller, op gateway.Operation, req P
 		return Outcome{}, gateway.Errorf(gateway.KindInvalid, "invalid-amount", "The amount must be at least %d.", gateway.MinimumPaymentAmount)
 	}
 	now := s.now()
-	id := gateway.NewID()
 	p := gateway.Payment{
-		ID: id, AccountID: c.Account.ID, Environment: c.Environment, Currency: c.Account.Currency,
+		AccountID: c.Account.ID, Environment: c.Environment, Currency: c.Account.Currency,
 		AuthorizedAmount: req.Amount, OrderID: req.OrderID,
 		Card: gateway.CardSummary{
 			Brand: string(req.Card.Brand), BIN: req.Card.BIN(), Last4: req.Card.Last4(),
@@ -151,8 +150,11 @@ func (s *Service) pay(ctx context.Context, c Caller, op gateway.Operation, req P
 			CardNumber: req.Card.Number, CVV: req.Card.CVV, Brand: string(req.Card.Brand),
 			Amount: req.Amount, Currency: p.Currency, Zip: req.Customer.Zip, Address: req.Customer.Address,
 		})
+		// A new id on every attempt: a retry after an id collision (a
+		// unique violation, answered as a conflict) must not collide again.
 		pay := p
-		t := gateway.Transaction{ID: id, PaymentID: id, AccountID: c.Account.ID, Environment: c.Environment,
+		pay.ID = gateway.NewID()
+		t := gateway.Transaction{ID: pay.ID, PaymentID: pay.ID, AccountID: c.Account.ID, Environment: c.Environment,
 			Operation: op, Amount: req.Amount, RequestID: c.RequestID, CreatedAt: now}
 		recorded = nil
 		switch {

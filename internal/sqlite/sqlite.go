@@ -32,6 +32,7 @@ func Dialect() sqlstore.Dialect {
 		Rebind:            func(q string) string { return q },
 		IsUniqueViolation: isUniqueViolation,
 		Migrations:        sub,
+		Uncancellable:     true,
 	}
 }
 
