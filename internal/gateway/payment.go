@@ -110,7 +110,9 @@ type Payment struct {
 	Transactions []Transaction
 }
 
-// Transaction is one operation on a payment, approved or not.
+// Transaction is one operation on a payment, approved or not. Transactions
+// form the ledger: never changed once written, they are the audit trail of
+// payment operations and the source of payment events.
 type Transaction struct {
 	ID          string
 	PaymentID   string
@@ -121,7 +123,9 @@ type Transaction struct {
 	Amount      int64
 	Code        string // decline or error code, empty when approved
 	RequestID   string
-	CreatedAt   time.Time
+	// Actor names who made the operation, as in AuditEntry.Actor.
+	Actor     string
+	CreatedAt time.Time
 }
 
 // RefundableAmount is the captured money not yet refunded.

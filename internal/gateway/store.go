@@ -30,6 +30,11 @@ type ReadTx interface {
 	FindDuplicate(ctx context.Context, q DuplicateQuery) (string, error)
 	// AuditLog lists audit entries matching f, oldest first.
 	AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// Ledger lists the transactions matching f (by CreatedAt and account),
+	// oldest first: the audit trail of payment operations. Transactions
+	// without an Actor (made before the ledger recorded actors, whose audit
+	// entries are in the audit log) are left out.
+	Ledger(ctx context.Context, f AuditFilter) ([]Transaction, error)
 }
 
 // Tx is a read-write transaction.
@@ -47,14 +52,12 @@ type Tx interface {
 	InsertTransaction(ctx context.Context, t Transaction) error
 	// SaveIdempotencyRecord fails with ErrConflict when the key exists.
 	SaveIdempotencyRecord(ctx context.Context, r IdempotencyRecord) error
-	// InsertEvent appends to the outbox in the same transaction as the change.
-	// Event (and audit entry) ids are random; the store keeps insertion
-	// order and does not index them.
-	InsertEvent(ctx context.Context, e Event) error
 	// SettleCaptured moves every captured payment into batch b and fills in
 	// its count and total.
 	SettleCaptured(ctx context.Context, b *SettlementBatch) error
-	// AppendAudit records a state change; the log is append-only.
+	// AppendAudit records a state change other than a payment operation
+	// (those are in the ledger: transactions are append-only too); the log
+	// is append-only.
 	AppendAudit(ctx context.Context, e AuditEntry) error
 }
 
@@ -101,16 +104,6 @@ type DuplicateQuery struct {
 	Amount      int64
 	Fingerprint string
 	Since       time.Time
-}
-
-// Event is an outbox row: a change that webhooks will announce.
-type Event struct {
-	ID          string
-	AccountID   string
-	Environment Environment
-	Type        string // e.g. "payment.captured"
-	PaymentID   string
-	CreatedAt   time.Time
 }
 
 // SettlementBatch is one batch close.

@@ -155,7 +155,7 @@ func (s *Service) pay(ctx context.Context, c Caller, op gateway.Operation, req P
 		pay := p
 		pay.ID = gateway.NewID()
 		t := gateway.Transaction{ID: pay.ID, PaymentID: pay.ID, AccountID: c.Account.ID, Environment: c.Environment,
-			Operation: op, Amount: req.Amount, RequestID: c.RequestID, CreatedAt: now}
+			Operation: op, Amount: req.Amount, RequestID: c.RequestID, Actor: c.actor(ctx), CreatedAt: now}
 		recorded = nil
 		switch {
 		case err != nil:
@@ -187,7 +187,7 @@ func (s *Service) pay(ctx context.Context, c Caller, op gateway.Operation, req P
 		}
 		pay.Transactions = []gateway.Transaction{t}
 		out = Outcome{Payment: pay, Transaction: t}
-		return s.finish(ctx, tx, c, idem, out, recorded, eventType(op, t.Result))
+		return s.finish(ctx, tx, c, idem, out, recorded)
 	})
 	if err != nil {
 		return Outcome{}, err
@@ -252,14 +252,14 @@ func (s *Service) change(ctx context.Context, c Caller, txID string, op gateway.
 			return err
 		}
 		t := gateway.Transaction{ID: gateway.NewID(), PaymentID: after.ID, AccountID: c.Account.ID, Environment: c.Environment,
-			Operation: op, Result: gateway.ResultApproved, Amount: amount, RequestID: c.RequestID, CreatedAt: now}
+			Operation: op, Result: gateway.ResultApproved, Amount: amount, RequestID: c.RequestID, Actor: c.actor(ctx), CreatedAt: now}
 		if err := tx.InsertTransaction(ctx, t); err != nil {
 			return err
 		}
 		after.Version++
 		after.Transactions = append(after.Transactions, t)
 		out = Outcome{Payment: after, Transaction: t}
-		return s.finish(ctx, tx, c, idem, out, nil, eventType(op, t.Result))
+		return s.finish(ctx, tx, c, idem, out, nil)
 	})
 	return out, err
 }
@@ -290,15 +290,40 @@ func (s *Service) Settle(ctx context.Context) (gateway.SettlementBatch, error) {
 	return b, err
 }
 
-// AuditLog lists audit entries for the operator.
+// AuditLog lists audit entries for the operator, oldest first: the audit
+// log's entries and the ledger's payment operations, merged by time.
 func (s *Service) AuditLog(ctx context.Context, f gateway.AuditFilter) ([]gateway.AuditEntry, error) {
-	var out []gateway.AuditEntry
+	var logged []gateway.AuditEntry
+	var ledger []gateway.Transaction
 	err := s.Store.View(ctx, func(tx gateway.ReadTx) error {
 		var err error
-		out, err = tx.AuditLog(ctx, f)
+		if logged, err = tx.AuditLog(ctx, f); err != nil {
+			return err
+		}
+		ledger, err = tx.Ledger(ctx, f)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	out := make([]gateway.AuditEntry, 0, len(logged)+len(ledger))
+	for len(logged) > 0 || len(ledger) > 0 {
+		// At equal times the audit log's entry comes first: an account and
+		// its key exist before the payments made with them.
+		if len(ledger) == 0 || len(logged) > 0 && !ledger[0].CreatedAt.Before(logged[0].At) {
+			out, logged = append(out, logged[0]), logged[1:]
+			continue
+		}
+		t := ledger[0]
+		ledger = ledger[1:]
+		out = append(out, gateway.AuditEntry{ID: t.ID, At: t.CreatedAt, Actor: t.Actor, Action: eventType(t.Operation, t.Result),
+			AccountID: t.AccountID, Environment: t.Environment, ObjectID: t.PaymentID, RequestID: t.RequestID,
+			Detail: fmt.Sprintf("transaction=%s operation=%s result=%s amount=%d", t.ID, t.Operation, t.Result, t.Amount)})
+	}
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
 }
 
 type actorKey struct{}
@@ -307,6 +332,15 @@ type actorKey struct{}
 // ("cli:<user>") and of the server's own jobs.
 func WithActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// actor names who acts for the ledger: the caller's key, or else whoever
+// ctx names.
+func (c Caller) actor(ctx context.Context) string {
+	if c.Actor != "" {
+		return c.Actor
+	}
+	return actorOf(ctx)
 }
 
 func actorOf(ctx context.Context) string {
@@ -353,19 +387,9 @@ func (s *Service) update(ctx context.Context, c Caller, idem *Idempotency, fn fu
 	return fmt.Errorf("gave up after %d conflicting attempts: %w", maxAttempts, err)
 }
 
-// finish writes the outbox event, the audit entry and the idempotency
-// record of an operation.
-func (s *Service) finish(ctx context.Context, tx gateway.Tx, c Caller, idem *Idempotency, out Outcome, recorded error, event string) error {
-	t := out.Transaction
-	if err := tx.InsertEvent(ctx, gateway.Event{ID: gateway.NewID(), AccountID: c.Account.ID, Environment: c.Environment,
-		Type: event, PaymentID: out.Payment.ID, CreatedAt: t.CreatedAt}); err != nil {
-		return err
-	}
-	if err := tx.AppendAudit(ctx, gateway.AuditEntry{ID: gateway.NewID(), At: t.CreatedAt, Actor: c.Actor, Action: event,
-		AccountID: c.Account.ID, Environment: c.Environment, ObjectID: out.Payment.ID, RequestID: c.RequestID,
-		Detail: fmt.Sprintf("transaction=%s operation=%s result=%s amount=%d", t.ID, t.Operation, t.Result, t.Amount)}); err != nil {
-		return err
-	}
+// finish writes the idempotency record of an operation, if it has a key.
+// The operation's transaction row is its audit entry and its event.
+func (s *Service) finish(ctx context.Context, tx gateway.Tx, c Caller, idem *Idempotency, out Outcome, recorded error) error {
 	if idem == nil {
 		return nil
 	}
@@ -374,6 +398,8 @@ func (s *Service) finish(ctx context.Context, tx gateway.Tx, c Caller, idem *Ide
 		Key: idem.Key, RequestHash: idem.Hash, Status: status, Body: body, CreatedAt: out.Transaction.CreatedAt})
 }
 
+// eventType names what a transaction did, as its audit entry's action (and
+// the type of the event a webhook will announce).
 func eventType(op gateway.Operation, r gateway.Result) string {
 	switch {
 	case r == gateway.ResultDeclined:

@@ -274,12 +274,24 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 }
 
 // TestAuditLogIsAppendOnly: the database itself refuses to change or delete
-// audit entries, whatever connects to it.
+// audit entries or ledger transactions, whatever connects to it.
 func TestAuditLogIsAppendOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cartgateway.db")
 	db := open(t, path)
 	ctx := context.Background()
 	if err := db.Update(ctx, func(tx gateway.Tx) error {
+		if err := tx.CreateAccount(ctx, gateway.Account{ID: "1", Name: "m", Currency: "USD", CreatedAt: time.Now()}); err != nil {
+			return err
+		}
+		p := gateway.Payment{ID: "P1", AccountID: "1", Environment: gateway.Sandbox, Status: gateway.StatusCaptured, Currency: "USD",
+			AuthorizedAmount: 100, CapturedAmount: 100, OrderID: "o", CreatedAt: time.Now(), UpdatedAt: time.Now(), Version: 1}
+		if err := tx.InsertPayment(ctx, p); err != nil {
+			return err
+		}
+		if err := tx.InsertTransaction(ctx, gateway.Transaction{ID: "P1", PaymentID: "P1", AccountID: "1", Environment: gateway.Sandbox,
+			Operation: gateway.OpCharge, Result: gateway.ResultApproved, Amount: 100, Actor: "key:K", CreatedAt: time.Now()}); err != nil {
+			return err
+		}
 		return tx.AppendAudit(ctx, gateway.AuditEntry{ID: "A1", At: time.Now(), Actor: "cli:test", Action: "key.revoked", AccountID: "1", ObjectID: "K"})
 	}); err != nil {
 		t.Fatal(err)
@@ -289,7 +301,8 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	for _, stmt := range []string{"UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"} {
+	for _, stmt := range []string{"UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log",
+		"UPDATE transactions SET amount = 1", "DELETE FROM transactions"} {
 		if _, err := r.Exec(stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: %v, want refused as append-only", stmt, err)
 		}

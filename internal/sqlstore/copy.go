@@ -16,7 +16,6 @@ var copyTables = []struct{ name, order string }{
 	{"payments", "id"},
 	{"transactions", "id"},
 	{"idempotency_keys", "account_id, environment, key"},
-	{"events", "seq"},
 	{"settlement_batches", "id"},
 	{"audit_log", "seq"},
 }

@@ -35,7 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
 		{"panic_rolls_back", testPanicRollsBack},
 		{"idempotency_records", testIdempotencyRecords},
 		{"find_duplicate", testFindDuplicate},
-		{"events", testEvents},
+		{"ledger", testLedger},
 		{"settle_captured", testSettleCaptured},
 		{"concurrent_refunds", testConcurrentRefunds},
 		{"view", testView},
@@ -465,10 +465,6 @@ func testAtomicity(t *testing.T, s gateway.Store) {
 		if err := tx.InsertTransaction(ctx, transaction(p.ID, p, gateway.OpAuthorize, p.AuthorizedAmount, p.CreatedAt)); err != nil {
 			return err
 		}
-		if err := tx.InsertEvent(ctx, gateway.Event{ID: "EVT000000000001", AccountID: acct1, Environment: gateway.Live,
-			Type: "payment.authorized", PaymentID: p.ID, CreatedAt: p.CreatedAt}); err != nil {
-			return err
-		}
 		if err := tx.SaveIdempotencyRecord(ctx, gateway.IdempotencyRecord{AccountID: acct1, Environment: gateway.Live,
 			Key: "idem-1", RequestHash: []byte{1, 2, 3}, Status: 200, Body: []byte("{}"), CreatedAt: p.CreatedAt}); err != nil {
 			return err
@@ -491,6 +487,10 @@ func testAtomicity(t *testing.T, s gateway.Store) {
 		_, err = tx.FindDuplicate(ctx, gateway.DuplicateQuery{AccountID: acct1, Environment: gateway.Live,
 			OrderID: p.OrderID, Amount: p.AuthorizedAmount, Fingerprint: p.Card.Fingerprint, Since: at(0)})
 		expectErr(t, "FindDuplicate after rollback", err, gateway.ErrNotFound)
+		ledger, err := tx.Ledger(ctx, gateway.AuditFilter{})
+		if err != nil || len(ledger) != 0 {
+			t.Errorf("Ledger after rollback = %+v, %v; want nothing", ledger, err)
+		}
 		return nil
 	})
 	// The rolled-back ids are free: the same writes now commit.
@@ -499,10 +499,6 @@ func testAtomicity(t *testing.T, s gateway.Store) {
 		q.Transactions = []gateway.Transaction{transaction(p.ID, p, gateway.OpAuthorize, p.AuthorizedAmount, p.CreatedAt)}
 		return q
 	}())
-	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
-		return tx.InsertEvent(ctx, gateway.Event{ID: "EVT000000000001", AccountID: acct1, Environment: gateway.Live,
-			Type: "payment.authorized", PaymentID: p.ID, CreatedAt: p.CreatedAt})
-	})
 }
 
 // testPanicRollsBack checks that a panicking fn does not leave its
@@ -712,25 +708,69 @@ func testFindDuplicate(t *testing.T, s gateway.Store) {
 	}
 }
 
-// --- events -----------------------------------------------------------------
+// --- ledger -----------------------------------------------------------------
 
-func testEvents(t *testing.T, s gateway.Store) {
-	createAccounts(t, s, acct1)
-	p := payment("TXN000000000001", acct1, gateway.Live)
-	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
-		if err := tx.InsertPayment(ctx, p); err != nil {
+// testLedger reads transactions back as the audit trail of payment
+// operations: by time and account, oldest first, with their actor; those
+// without an actor (written before actors were recorded) are left out.
+func testLedger(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1, acct2)
+	tr := func(id, accountID, actor string, d time.Duration) gateway.Transaction {
+		p := payment(id, accountID, gateway.Sandbox)
+		x := transaction(id, p, gateway.OpCharge, p.AuthorizedAmount, at(d))
+		x.Actor = actor
+		return x
+	}
+	ledger := []gateway.Transaction{
+		tr("TXN000000000003", acct1, "key:K1", 3*time.Second),
+		tr("TXN000000000001", acct1, "key:K1", time.Second),
+		tr("TXN000000000002", acct2, "cli:ops", 2*time.Second),
+		tr("TXN000000000004", acct1, "", 4*time.Second),
+	}
+	for _, x := range ledger {
+		p := payment(x.PaymentID, x.AccountID, x.Environment)
+		p.Transactions = []gateway.Transaction{x}
+		insert(t, s, p)
+	}
+	ids := func(f gateway.AuditFilter) []string {
+		var out []string
+		mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+			got, err := tx.Ledger(ctx, f)
+			for _, x := range got {
+				out = append(out, x.ID)
+			}
+			return err
+		})
+		return out
+	}
+	for _, tc := range []struct {
+		f    gateway.AuditFilter
+		want []string
+	}{
+		{gateway.AuditFilter{}, []string{"TXN000000000001", "TXN000000000002", "TXN000000000003"}},
+		{gateway.AuditFilter{AccountID: acct1}, []string{"TXN000000000001", "TXN000000000003"}},
+		{gateway.AuditFilter{Since: at(2 * time.Second)}, []string{"TXN000000000002", "TXN000000000003"}},
+		{gateway.AuditFilter{Limit: 2}, []string{"TXN000000000001", "TXN000000000002"}},
+		{gateway.AuditFilter{AccountID: "nobody"}, nil},
+	} {
+		if got := ids(tc.f); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("Ledger(%+v) = %v, want %v", tc.f, got, tc.want)
+		}
+	}
+	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+		got, err := tx.Ledger(ctx, gateway.AuditFilter{AccountID: acct2})
+		if err != nil {
 			return err
 		}
-		if err := tx.InsertTransaction(ctx, transaction(p.ID, p, gateway.OpAuthorize, p.AuthorizedAmount, p.CreatedAt)); err != nil {
-			return err
+		want := ledger[2]
+		if len(got) != 1 || !got[0].CreatedAt.Equal(want.CreatedAt) {
+			t.Fatalf("Ledger(acct2) = %+v", got)
 		}
-		return tx.InsertEvent(ctx, gateway.Event{ID: "EVT000000000001", AccountID: acct1, Environment: gateway.Live,
-			Type: "payment.authorized", PaymentID: p.ID, CreatedAt: p.CreatedAt})
-	})
-	lookup(t, s, acct1, gateway.Live, p.ID)
-	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
-		return tx.InsertEvent(ctx, gateway.Event{ID: "EVT000000000002", AccountID: acct1, Environment: gateway.Live,
-			Type: "payment.captured", PaymentID: p.ID, CreatedAt: at(time.Hour)})
+		got[0].CreatedAt = want.CreatedAt
+		if got[0] != want {
+			t.Errorf("round trip: got %+v, want %+v", got[0], want)
+		}
+		return nil
 	})
 }
 
