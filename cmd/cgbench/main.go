@@ -5,7 +5,13 @@
 // It prints requests/s, latency percentiles, errors, the server's peak RSS
 // and each scenario's ratio to the ceiling.
 //
-//	go run ./cmd/cgbench [-duration 10s] [-c 64] [-scenarios ...] [-quick] [-json]
+// The load comes from wrk (the C load generator, driven by the Lua script
+// wrk.lua) when it is on PATH, else from the vegeta library in this process;
+// -driver chooses. wrk needs far less CPU for the same load, which matters
+// when the server and cgbench share a small machine. The untimed seeding
+// charges (before refund and lookup) always go through vegeta.
+//
+//	go run ./cmd/cgbench [-duration 10s] [-c 64] [-driver auto|wrk|vegeta] [-scenarios ...] [-quick] [-json]
 //	go run ./cmd/cgbench seed -db PATH -payments N
 package main
 
@@ -16,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -30,6 +37,10 @@ Usage:
   cgbench [flags]                                   start a server and benchmark it
   cgbench -target URL -account ID -key KEY [flags]  benchmark a running server
   cgbench seed -db PATH -payments N [-account ID]   fill a database for size tests
+
+The load driver is wrk (-t1, with the script wrk.lua) when wrk is on PATH,
+else the vegeta library; -driver chooses. wrk runs whole seconds, so with it
+-duration is rounded up to a whole number of seconds.
 
 Flags:
 `
@@ -63,6 +74,8 @@ type config struct {
 	conns           int
 	scenarios       []string
 	quick, json     bool
+	driver          string // "wrk" or "vegeta"
+	wrk             string // path of wrk, with driver wrk
 	seed            uint64
 	serverArgs      []string
 }
@@ -84,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	scenarios := fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run (healthz always runs first)")
 	fs.BoolVar(&c.quick, "quick", false, "CI check: 1s per scenario, -c 8; fails unless every scenario made requests without errors")
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
+	fs.StringVar(&c.driver, "driver", "auto", "load generator of the timed scenarios: wrk, vegeta, or auto (wrk when it is on PATH, else vegeta)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the deterministic inputs (amounts, mix)")
 	serverArgs := fs.String("server-args", "", "extra arguments for cartgateway serve (they come last, so they override cgbench's)")
 	if err := fs.Parse(args); err != nil {
@@ -113,6 +127,26 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	case c.target != "" && (c.bin != "" || *serverArgs != ""):
 		return c, errors.New("-bin and -server-args start a server; they do not go with -target")
 	}
+	wrk, lookErr := exec.LookPath("wrk")
+	switch c.driver {
+	case "auto":
+		c.driver = "vegeta"
+		if lookErr == nil {
+			c.driver = "wrk"
+		}
+	case "wrk":
+		if lookErr != nil {
+			return c, fmt.Errorf("-driver wrk: %w", lookErr)
+		}
+	case "vegeta":
+	default:
+		return c, fmt.Errorf("-driver %q: want auto, wrk or vegeta", c.driver)
+	}
+	if c.driver == "wrk" {
+		c.wrk = wrk
+		// wrk takes whole seconds; the report shows what ran.
+		c.duration = time.Duration(wrkSeconds(c.duration)) * time.Second
+	}
 	c.target = strings.TrimRight(c.target, "/")
 	c.serverArgs = strings.Fields(*serverArgs)
 	var err error
@@ -141,8 +175,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	b := &bench{conns: c.conns, duration: c.duration, seed: c.seed, pid: c.pid, log: stderr}
-	rep := &report{Machine: thisMachine(), DB: dbKind(c.db), Duration: c.duration.String(), Concurrency: c.conns, Seed: c.seed}
+	b := &bench{conns: c.conns, duration: c.duration, seed: c.seed, pid: c.pid, log: stderr, wrk: c.wrk}
+	rep := &report{Machine: thisMachine(), DB: dbKind(c.db), Driver: c.driver, Duration: c.duration.String(), Concurrency: c.conns, Seed: c.seed}
 	var srv *server
 	if c.target != "" {
 		b.base, b.header = c.target, authHeader(c.account, c.key)
@@ -179,7 +213,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	for _, name := range c.scenarios {
-		fmt.Fprintf(stderr, "cgbench: %s for %s with %d connections\n", name, c.duration, c.conns)
+		fmt.Fprintf(stderr, "cgbench: %s for %s with %d connections (%s)\n", name, c.duration, c.conns, c.driver)
 		res, err := b.run(ctx, name)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)

@@ -79,6 +79,7 @@ type report struct {
 	Machine     machine  `json:"machine"`
 	DB          string   `json:"db"`
 	Target      string   `json:"target,omitempty"`
+	Driver      string   `json:"driver"` // load generator: wrk or vegeta
 	Duration    string   `json:"duration"`
 	Concurrency int      `json:"concurrency"`
 	Seed        uint64   `json:"seed"`
@@ -111,7 +112,7 @@ func (r *report) writeTable(w io.Writer) error {
 	if r.Target != "" {
 		target = r.Target
 	}
-	fmt.Fprintf(&b, "server: %s, db %s; %s per scenario, %d connections, seed %d\n", target, r.DB, r.Duration, r.Concurrency, r.Seed)
+	fmt.Fprintf(&b, "server: %s, db %s; driver %s, %s per scenario, %d connections, seed %d\n", target, r.DB, r.Driver, r.Duration, r.Concurrency, r.Seed)
 	fmt.Fprintln(&b, "latencies in ms, RSS in MB (MiB)")
 	fmt.Fprintf(&b, "%-18s %10s %8s %8s %8s %8s %7s %7s %9s %11s\n", "scenario", "req/s", "p50", "p90", "p99", "max", "errors", "429s", "peak_rss", "vs_ceiling")
 	for _, s := range r.Scenarios {

@@ -55,6 +55,7 @@ type bench struct {
 	seed     uint64
 	pid      int
 	log      io.Writer
+	wrk      string // path of wrk, the driver of timed scenarios; "": vegeta
 
 	orders atomic.Uint64 // order id counter: unique order ids across the run
 	// created holds ids of approved charges and authorizations, in the order
@@ -74,6 +75,9 @@ func authHeader(account, key string) http.Header {
 
 // run runs one scenario and measures it.
 func (b *bench) run(ctx context.Context, name string) (result, error) {
+	if b.wrk != "" {
+		return b.runWrk(ctx, name)
+	}
 	switch name {
 	case "healthz":
 		return b.healthz(ctx), nil

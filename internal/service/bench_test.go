@@ -15,37 +15,70 @@ import (
 	"github.com/cartgateway/cartgateway/internal/sqlite"
 )
 
-// BenchmarkChargeSQLite measures the store's side of a charge, without
-// HTTP: 64 goroutines charging through the group-committing SQLite store,
-// every write durable before it returns. It is the ceiling the HTTP
-// figures of cmd/cgbench can approach.
-func BenchmarkChargeSQLite(b *testing.B) {
+func benchService(b *testing.B) (*service.Service, service.Caller, card.Card) {
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { _ = db.Close() })
 	svc := &service.Service{Store: db, FingerprintKey: []byte("bench"), Now: time.Now,
 		Processors: map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{}}}
 	acct, _, err := svc.CreateAccount(ctx, service.NewAccount{Name: "bench", Environment: gateway.Sandbox})
 	if err != nil {
 		b.Fatal(err)
 	}
-	caller := service.Caller{Account: acct, Environment: gateway.Sandbox, RequestID: "req_bench", Actor: "key:bench"}
 	c, err := card.Validate(card.Input{Number: "4242424242424242", CVV: "123", ExpMonth: "10", ExpYear: fmt.Sprint(time.Now().Year() + 5)}, time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
+	return svc, service.Caller{Account: acct, Environment: gateway.Sandbox, RequestID: "req_bench", Actor: "key:bench"}, c
+}
+
+func charge(svc *service.Service, caller service.Caller, c card.Card, n int64) (service.Outcome, error) {
+	return svc.Charge(context.Background(), caller, service.PaymentRequest{Card: c, Amount: 100 + n%1000, OrderID: fmt.Sprintf("o-%d", n),
+		Customer: gateway.Customer{FirstName: "Test", LastName: "User", Email: "user@example.com", Address: "6 Pheasant Run", Zip: "07733", Country: "US"}}, nil)
+}
+
+// BenchmarkLookupSQLite measures lookups through the store, without HTTP:
+// 64 goroutines looking up 20,000 payments at random.
+func BenchmarkLookupSQLite(b *testing.B) {
+	svc, caller, c := benchService(b)
+	ids := make([]string, 20_000)
+	for i := range ids {
+		out, err := charge(svc, caller, c, int64(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = out.Payment.ID
+	}
+	var next atomic.Int64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := next.Add(7919) // a prime stride: scattered over the ids
+			if _, err := svc.Lookup(context.Background(), caller, ids[n%int64(len(ids))]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+}
+
+// BenchmarkChargeSQLite measures the store's side of a charge, without
+// HTTP: 64 goroutines charging through the group-committing SQLite store,
+// every write durable before it returns. It is the ceiling the HTTP
+// figures of cmd/cgbench can approach.
+func BenchmarkChargeSQLite(b *testing.B) {
+	svc, caller, c := benchService(b)
 	var orders atomic.Int64
 	b.SetParallelism(32) // 64 goroutines on 2 cores
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			n := orders.Add(1)
-			_, err := svc.Charge(ctx, caller, service.PaymentRequest{Card: c, Amount: 100 + n%1000, OrderID: fmt.Sprintf("o-%d", n),
-				Customer: gateway.Customer{FirstName: "Test", LastName: "User", Email: "user@example.com", Address: "6 Pheasant Run", Zip: "07733", Country: "US"}}, nil)
-			if err != nil {
+			if _, err := charge(svc, caller, c, orders.Add(1)); err != nil {
 				b.Error(err)
 				return
 			}

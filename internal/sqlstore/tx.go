@@ -283,8 +283,11 @@ func scanPayment(row interface{ Scan(...any) error }) (gateway.Payment, error) {
 }
 
 func (t *tx) PaymentByTransaction(ctx context.Context, accountID string, env gateway.Environment, txID string) (gateway.Payment, error) {
-	row := t.queryRow(ctx, (`SELECT ` + paymentColumns + ` FROM payments WHERE id =
-		(SELECT payment_id FROM transactions WHERE id = ? AND account_id = ? AND environment = ?)` + t.forUpdate()),
+	// The account and environment are checked on the payment (its
+	// transactions are always its own): the id index alone then answers
+	// the inner query.
+	row := t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE id = (SELECT payment_id FROM transactions WHERE id = ?) AND account_id = ? AND environment = ?`+t.forUpdate(),
 		txID, accountID, string(env))
 	p, err := scanPayment(row)
 	if err != nil {
