@@ -15,14 +15,17 @@ type Store interface {
 	Close() error
 }
 
-// ReadTx reads a consistent snapshot.
+// ReadTx reads. In View each method's result is consistent in itself (one
+// statement), but two calls may see different commits; in Update (as a
+// Tx) they see the transaction's own writes.
 type ReadTx interface {
 	Account(ctx context.Context, id string) (Account, error)
 	Accounts(ctx context.Context) ([]Account, error)
 	// Keys lists an account's keys, revoked ones included.
 	Keys(ctx context.Context, accountID string) ([]Key, error)
 	// PaymentByTransaction finds the payment that the transaction txID belongs
-	// to, with its transactions, within one account and environment.
+	// to, with its transactions as of the same instant, within one account
+	// and environment.
 	PaymentByTransaction(ctx context.Context, accountID string, env Environment, txID string) (Payment, error)
 	IdempotencyRecord(ctx context.Context, accountID string, env Environment, key string) (IdempotencyRecord, error)
 	// FindDuplicate returns the id of a live (not declined, failed or voided)

@@ -103,6 +103,10 @@ func OpenWith(ctx context.Context, path string, opt Options) (*sqlstore.DB, erro
 		_ = write.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	// Readers keep SQLite's default page cache and do not memory-map the
+	// file: once a lookup was one statement, an 8 MB cache per reader or a
+	// mapped file made lookups at most ~5% faster (within the noise) and
+	// added 50 to 150 MB of RSS (each reader caches or maps the same pages).
 	read, err := sql.Open("sqlite", dsn(path, sync, "_pragma=query_only(1)"))
 	if err != nil {
 		_ = write.Close()

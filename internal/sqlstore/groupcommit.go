@@ -240,7 +240,7 @@ func (w *batchTx) begin() {
 		w.err = gateway.Internal(fmt.Errorf("begin: %w", w.err))
 		return
 	}
-	w.t = &tx{db: w.db, q: w.sqlTx, stmts: w.db.writeStmts, writable: true}
+	w.t = &tx{db: w.db, q: w.sqlTx, sqlTx: w.sqlTx, stmts: w.db.writeStmts, writable: true}
 }
 
 // run runs one request's function in its own savepoint, and rolls it back

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,10 +14,20 @@ import (
 
 // tx implements gateway.Tx over one database transaction.
 type tx struct {
-	db       *DB
-	q        *sql.Tx
+	db *DB
+	// q runs the statements: a *sql.Tx for writes, the read pool for
+	// View, whose reads each run on their own (see View).
+	q        querier
+	sqlTx    *sql.Tx    // q as a transaction, nil in View
 	stmts    *stmtCache // of the pool q belongs to
 	writable bool       // reads lock the rows they return (FOR UPDATE where supported)
+}
+
+// querier is what *sql.Tx and *sql.DB have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // stmtCache keeps each query prepared once per pool, so that statements are
@@ -82,10 +93,11 @@ func (c *stmtCache) close() {
 // stmt returns query prepared for this transaction, or nil: then the
 // caller runs it unprepared.
 func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
-	if s := t.stmts.get(query); s != nil {
-		return t.q.StmtContext(ctx, s)
+	s := t.stmts.get(query)
+	if s != nil && t.sqlTx != nil {
+		return t.sqlTx.StmtContext(ctx, s)
 	}
-	return nil
+	return s
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
@@ -252,40 +264,59 @@ func paymentArgs(p *gateway.Payment) []any {
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
-func scanPayment(row interface{ Scan(...any) error }) (gateway.Payment, error) {
-	var p gateway.Payment
-	var created, updated string
-	var settled, batch sql.NullString
-	err := row.Scan(&p.ID, &p.AccountID, &p.Environment, &p.Status, &p.Currency,
+// paymentRow receives the columns of paymentColumns.
+type paymentRow struct {
+	p                gateway.Payment
+	created, updated string
+	settled, batch   sql.NullString
+}
+
+func (r *paymentRow) dest() []any {
+	p := &r.p
+	return []any{&p.ID, &p.AccountID, &p.Environment, &p.Status, &p.Currency,
 		&p.AuthorizedAmount, &p.CapturedAmount, &p.RefundedAmount, &p.OrderID,
 		&p.Card.Brand, &p.Card.BIN, &p.Card.Last4, &p.Card.ExpMonth, &p.Card.ExpYear, &p.Card.Fingerprint,
 		&p.Customer.FirstName, &p.Customer.LastName, &p.Customer.Email, &p.Customer.Phone, &p.Customer.Address,
 		&p.Customer.City, &p.Customer.State, &p.Customer.Zip, &p.Customer.Country,
 		&p.AVSCode, &p.CVVCode, &p.DeclineCode, &p.Source,
 		&p.ThreeDS.CAVV, &p.ThreeDS.Validated, &p.ThreeDS.TransactionID, &p.ThreeDS.ServerTransactionID, &p.ThreeDS.Version, &p.ThreeDS.PaResStatus,
-		&created, &updated, &settled, &batch, &p.Version)
-	if err != nil {
+		&r.created, &r.updated, &r.settled, &r.batch, &p.Version}
+}
+
+func (r *paymentRow) payment() (gateway.Payment, error) {
+	p := r.p
+	var err error
+	if p.CreatedAt, err = parseTime(r.created); err != nil {
 		return p, err
 	}
-	if p.CreatedAt, err = parseTime(created); err != nil {
+	if p.UpdatedAt, err = parseTime(r.updated); err != nil {
 		return p, err
 	}
-	if p.UpdatedAt, err = parseTime(updated); err != nil {
-		return p, err
-	}
-	if settled.Valid {
-		if p.SettledAt, err = parseTime(settled.String); err != nil {
+	if r.settled.Valid {
+		if p.SettledAt, err = parseTime(r.settled.String); err != nil {
 			return p, err
 		}
 	}
-	p.BatchID = batch.String
+	p.BatchID = r.batch.String
 	return p, nil
 }
 
+func scanPayment(row interface{ Scan(...any) error }) (gateway.Payment, error) {
+	var r paymentRow
+	if err := row.Scan(r.dest()...); err != nil {
+		return r.p, err
+	}
+	return r.payment()
+}
+
 func (t *tx) PaymentByTransaction(ctx context.Context, accountID string, env gateway.Environment, txID string) (gateway.Payment, error) {
-	// The account and environment are checked on the payment (its
-	// transactions are always its own): the id index alone then answers
-	// the inner query.
+	if !t.writable {
+		return t.paymentWithTransactions(ctx, accountID, env, txID)
+	}
+	// In a write transaction the payment row is read (and, on PostgreSQL,
+	// locked) first, then its transactions. The account and environment
+	// are checked on the payment (its transactions are always its own):
+	// the id index alone then answers the inner query.
 	row := t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments
 		WHERE id = (SELECT payment_id FROM transactions WHERE id = ?) AND account_id = ? AND environment = ?`+t.forUpdate(),
 		txID, accountID, string(env))
@@ -295,6 +326,56 @@ func (t *tx) PaymentByTransaction(ctx context.Context, accountID string, env gat
 	}
 	p.Transactions, err = t.transactions(ctx, p.ID)
 	return p, err
+}
+
+// paymentWithTransactions reads a payment and its transactions in one
+// statement, so that outside a transaction both are of the same instant:
+// one row per transaction, each carrying the payment's columns.
+func (t *tx) paymentWithTransactions(ctx context.Context, accountID string, env gateway.Environment, txID string) (gateway.Payment, error) {
+	rows, err := t.query(ctx, paymentWithTransactionsSQL, txID, accountID, string(env))
+	if err != nil {
+		return gateway.Payment{}, gateway.Internal(err)
+	}
+	defer rows.Close()
+	var p gateway.Payment
+	for rows.Next() {
+		var row paymentRow
+		var tr transactionRow
+		if err := rows.Scan(append(row.dest(), tr.dest()...)...); err != nil {
+			return p, gateway.Internal(err)
+		}
+		if p.ID == "" {
+			if p, err = row.payment(); err != nil {
+				return p, gateway.Internal(err)
+			}
+		}
+		x, err := tr.transaction()
+		if err != nil {
+			return p, gateway.Internal(err)
+		}
+		p.Transactions = append(p.Transactions, x)
+	}
+	if err := rows.Err(); err != nil {
+		return p, gateway.Internal(err)
+	}
+	if p.ID == "" {
+		return p, gateway.ErrNotFound
+	}
+	return p, nil
+}
+
+var paymentWithTransactionsSQL = `SELECT ` + prefixed("p.", paymentColumns) + `, ` + prefixed("t.", transactionColumns) + `
+	FROM payments p JOIN transactions t ON t.payment_id = p.id
+	WHERE p.id = (SELECT payment_id FROM transactions WHERE id = ?) AND p.account_id = ? AND p.environment = ?
+	ORDER BY t.created_at, t.id`
+
+// prefixed qualifies each column of a column list with a table alias.
+func prefixed(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
 }
 
 func (t *tx) transactions(ctx context.Context, paymentID string) ([]gateway.Transaction, error) {
@@ -307,18 +388,34 @@ func (t *tx) transactions(ctx context.Context, paymentID string) ([]gateway.Tran
 
 const transactionColumns = "id, payment_id, account_id, environment, operation, result, amount, code, request_id, actor, created_at"
 
+// transactionRow receives the columns of transactionColumns.
+type transactionRow struct {
+	t       gateway.Transaction
+	created string
+}
+
+func (r *transactionRow) dest() []any {
+	t := &r.t
+	return []any{&t.ID, &t.PaymentID, &t.AccountID, &t.Environment, &t.Operation, &t.Result, &t.Amount, &t.Code, &t.RequestID, &t.Actor, &r.created}
+}
+
+func (r *transactionRow) transaction() (gateway.Transaction, error) {
+	t := r.t
+	var err error
+	t.CreatedAt, err = parseTime(r.created)
+	return t, err
+}
+
 func scanTransactions(rows *sql.Rows) ([]gateway.Transaction, error) {
 	defer rows.Close()
 	var out []gateway.Transaction
 	for rows.Next() {
-		var tr gateway.Transaction
-		var created string
-		if err := rows.Scan(&tr.ID, &tr.PaymentID, &tr.AccountID, &tr.Environment, &tr.Operation, &tr.Result, &tr.Amount, &tr.Code, &tr.RequestID,
-			&tr.Actor, &created); err != nil {
+		var r transactionRow
+		if err := rows.Scan(r.dest()...); err != nil {
 			return nil, gateway.Internal(err)
 		}
-		var err error
-		if tr.CreatedAt, err = parseTime(created); err != nil {
+		tr, err := r.transaction()
+		if err != nil {
 			return nil, gateway.Internal(err)
 		}
 		out = append(out, tr)
@@ -379,7 +476,7 @@ func (t *tx) FindDuplicate(ctx context.Context, q gateway.DuplicateQuery) (strin
 		// Hold the order's lock until commit, so that two processes cannot
 		// both find no duplicate and both insert.
 		key := "duplicate:" + q.AccountID + ":" + string(q.Environment) + ":" + q.OrderID
-		if _, err := t.q.ExecContext(ctx, t.rebind(t.db.d.LockKey), key); err != nil {
+		if _, err := t.q.ExecContext(t.db.stmtContext(ctx), t.rebind(t.db.d.LockKey), key); err != nil {
 			return "", gateway.Internal(err)
 		}
 	}
