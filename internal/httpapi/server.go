@@ -199,9 +199,19 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (service.Caller,
 	return c, body, true
 }
 
+// statusClientClosed is nginx's 499: the client hung up before its answer.
+const statusClientClosed = 499
+
 // fail answers err; internal errors are logged with their detail.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	id := requestID(r.Context())
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// A read cut short because the client went away: nothing failed
+		// here and nobody reads the answer. (Writes are never cut short.)
+		h.Log.Info("client closed the request", "request_id", id, "path", r.URL.Path)
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	if gateway.ErrorKind(err) == gateway.KindInternal {
 		h.Log.Error("request failed", "request_id", id, "path", r.URL.Path, "err", err)
 	}
