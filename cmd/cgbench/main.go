@@ -74,6 +74,7 @@ type config struct {
 	conns           int
 	scenarios       []string
 	quick, json     bool
+	lookupExisting  int
 	driver          string // "wrk" or "vegeta"
 	wrk             string // path of wrk, with driver wrk
 	seed            uint64
@@ -97,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	scenarios := fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run (healthz always runs first)")
 	fs.BoolVar(&c.quick, "quick", false, "CI check: 1s per scenario, -c 8; fails unless every scenario made requests without errors")
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
+	fs.IntVar(&c.lookupExisting, "lookup-existing", 0, "with -db: the lookup scenario reads this many payments drawn at random from those already in the database (e.g. filled by cgbench seed) instead of ones it creates")
 	fs.StringVar(&c.driver, "driver", "auto", "load generator of the timed scenarios: wrk, vegeta, or auto (wrk when it is on PATH, else vegeta)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the deterministic inputs (amounts, mix)")
 	serverArgs := fs.String("server-args", "", "extra arguments for cartgateway serve (they come last, so they override cgbench's)")
@@ -147,6 +149,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		// wrk takes whole seconds; the report shows what ran.
 		c.duration = time.Duration(wrkSeconds(c.duration)) * time.Second
 	}
+	if c.lookupExisting < 0 || c.lookupExisting > 0 && c.db == "" {
+		return c, errors.New("-lookup-existing needs -db and a positive count")
+	}
 	c.target = strings.TrimRight(c.target, "/")
 	c.serverArgs = strings.Fields(*serverArgs)
 	var err error
@@ -177,6 +182,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	b := &bench{conns: c.conns, duration: c.duration, seed: c.seed, pid: c.pid, log: stderr, wrk: c.wrk}
 	rep := &report{Machine: thisMachine(), DB: dbKind(c.db), Driver: c.driver, Duration: c.duration.String(), Concurrency: c.conns, Seed: c.seed}
+	if c.lookupExisting > 0 {
+		fmt.Fprintf(stderr, "cgbench: drawing %d payments at random from %s for lookups\n", c.lookupExisting, c.db)
+		if b.existing, err = existingPayments(ctx, c.db, c.lookupExisting, c.seed); err != nil {
+			return fmt.Errorf("-lookup-existing: %w", err)
+		}
+	}
 	var srv *server
 	if c.target != "" {
 		b.base, b.header = c.target, authHeader(c.account, c.key)

@@ -63,6 +63,7 @@ type bench struct {
 	// runs at a time; targeters read copies.
 	created    []string
 	refundable []string // seeded charges of refundSeedAmount
+	existing   []string // -lookup-existing: payments already in the database, for lookups
 }
 
 func authHeader(account, key string) http.Header {
@@ -161,12 +162,15 @@ func (b *bench) refund(ctx context.Context) (result, error) {
 }
 
 func (b *bench) lookup(ctx context.Context) (result, error) {
-	if len(b.created) == 0 {
+	if len(b.created) == 0 && len(b.existing) == 0 {
 		if _, err := b.seedPayments(ctx, "lookup-seed", 0); err != nil {
 			return result{}, err
 		}
 	}
 	ids := slices.Clone(b.created)
+	if len(b.existing) > 0 {
+		ids = b.existing
+	}
 	var next atomic.Uint64
 	tr := func(t *vegeta.Target) error {
 		b.post(t, pathLookup, lookupBody(ids[(next.Add(1)-1)%uint64(len(ids))]))

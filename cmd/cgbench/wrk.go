@@ -50,7 +50,9 @@ func (b *bench) runWrk(ctx context.Context, name string) (result, error) {
 	case "lookup":
 		// The wrk driver does not collect the ids the charge scenario
 		// creates: lookup seeds its own, unless an earlier lookup did.
-		if cfg.lookupIDs = b.unrefunded(); len(cfg.lookupIDs) == 0 {
+		if len(b.existing) > 0 {
+			cfg.lookupIDs = b.existing
+		} else if cfg.lookupIDs = b.unrefunded(); len(cfg.lookupIDs) == 0 {
 			ids, err := b.seedPayments(ctx, "lookup-seed", 0)
 			if err != nil {
 				return result{}, err

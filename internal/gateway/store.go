@@ -48,6 +48,12 @@ type Tx interface {
 	AddKey(ctx context.Context, k Key) error
 	// RevokeKey fails with ErrNotFound for an unknown or already revoked key.
 	RevokeKey(ctx context.Context, accountID, keyID string, at time.Time) error
+	// PaymentForUpdate finds the payment that txID belongs to, as
+	// PaymentByTransaction does but without its transactions (an operation
+	// needs only the payment, and a payment may have thousands of partial
+	// refunds), and locks its row until the end of the transaction where
+	// the store locks rows.
+	PaymentForUpdate(ctx context.Context, accountID string, env Environment, txID string) (Payment, error)
 	InsertPayment(ctx context.Context, p Payment) error
 	// UpdatePayment writes p if the stored version is still p.Version, and
 	// stores p.Version+1; otherwise it fails with ErrConflict.

@@ -56,7 +56,8 @@ type PaymentRequest struct {
 	ThreeDS  gateway.ThreeDS
 }
 
-// Outcome is a payment after an operation and the transaction it created.
+// Outcome is a payment after an operation and the transaction it created
+// (Payment.Transactions holds only that one: a lookup lists them all).
 type Outcome struct {
 	Payment     gateway.Payment
 	Transaction gateway.Transaction
@@ -230,7 +231,7 @@ func (s *Service) change(ctx context.Context, c Caller, txID string, op gateway.
 	rule func(gateway.Payment) (gateway.Payment, int64, error), call func(gateway.Processor, gateway.Payment) error) (Outcome, error) {
 	var out Outcome
 	err := s.update(ctx, c, idem, func(tx gateway.Tx) error {
-		before, err := tx.PaymentByTransaction(ctx, c.Account.ID, c.Environment, txID)
+		before, err := tx.PaymentForUpdate(ctx, c.Account.ID, c.Environment, txID)
 		if errors.Is(err, gateway.ErrNotFound) {
 			return paymentNotFound(txID)
 		}
@@ -257,7 +258,7 @@ func (s *Service) change(ctx context.Context, c Caller, txID string, op gateway.
 			return err
 		}
 		after.Version++
-		after.Transactions = append(after.Transactions, t)
+		after.Transactions = []gateway.Transaction{t}
 		out = Outcome{Payment: after, Transaction: t}
 		return s.finish(ctx, tx, c, idem, out, nil)
 	})

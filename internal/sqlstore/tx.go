@@ -314,9 +314,19 @@ func (t *tx) PaymentByTransaction(ctx context.Context, accountID string, env gat
 		return t.paymentWithTransactions(ctx, accountID, env, txID)
 	}
 	// In a write transaction the payment row is read (and, on PostgreSQL,
-	// locked) first, then its transactions. The account and environment
-	// are checked on the payment (its transactions are always its own):
-	// the id index alone then answers the inner query.
+	// locked) first, then its transactions.
+	p, err := t.PaymentForUpdate(ctx, accountID, env, txID)
+	if err != nil {
+		return p, err
+	}
+	p.Transactions, err = t.transactions(ctx, p.ID)
+	return p, err
+}
+
+func (t *tx) PaymentForUpdate(ctx context.Context, accountID string, env gateway.Environment, txID string) (gateway.Payment, error) {
+	// The account and environment are checked on the payment (its
+	// transactions are always its own): the id index alone then answers
+	// the inner query.
 	row := t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments
 		WHERE id = (SELECT payment_id FROM transactions WHERE id = ?) AND account_id = ? AND environment = ?`+t.forUpdate(),
 		txID, accountID, string(env))
@@ -324,8 +334,7 @@ func (t *tx) PaymentByTransaction(ctx context.Context, accountID string, env gat
 	if err != nil {
 		return p, notFoundOr(err)
 	}
-	p.Transactions, err = t.transactions(ctx, p.ID)
-	return p, err
+	return p, nil
 }
 
 // paymentWithTransactions reads a payment and its transactions in one

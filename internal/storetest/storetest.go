@@ -363,6 +363,25 @@ func testPayments(t *testing.T, s gateway.Store) {
 			return err
 		}
 		checkEqual(t, "PaymentByTransaction in Update", got, want)
+		// PaymentForUpdate: the same payment, by any of its transactions,
+		// without the transactions.
+		bare := want
+		bare.Transactions = nil
+		for _, id := range []string{p.ID, capture.ID, refund.ID} {
+			got, err := tx.PaymentForUpdate(ctx, acct1, gateway.Live, id)
+			if err != nil {
+				return fmt.Errorf("PaymentForUpdate(%s): %w", id, err)
+			}
+			checkEqual(t, "PaymentForUpdate", got, bare)
+		}
+		for _, c := range []struct {
+			account string
+			env     gateway.Environment
+			id      string
+		}{{acct2, gateway.Live, p.ID}, {acct1, gateway.Sandbox, capture.ID}, {acct1, gateway.Live, "TXNUNKNOWN00000"}} {
+			_, err := tx.PaymentForUpdate(ctx, c.account, c.env, c.id)
+			expectErr(t, "PaymentForUpdate("+c.account+", "+string(c.env)+", "+c.id+")", err, gateway.ErrNotFound)
+		}
 		return nil
 	})
 
