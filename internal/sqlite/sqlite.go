@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -119,7 +120,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*sqlstore.DB, erro
 	if opt.GroupCommit {
 		var syncWAL func() error
 		if opt.PipelinedSync {
-			syncWAL = func() error { return syncFile(path + "-wal") }
+			syncWAL = func() error { return syncData(path + "-wal") }
 			// The WAL exists now (the migrations wrote to it); make its
 			// directory entry durable once.
 			if err := syncFile(filepath.Dir(path)); err != nil {
@@ -135,6 +136,22 @@ func OpenWith(ctx context.Context, path string, opt Options) (*sqlstore.DB, erro
 // syncFile fsyncs a file (or directory) by path. On Linux an fsync through
 // any descriptor flushes the file's data, including what SQLite wrote
 // through its own.
+// syncData flushes a file's data (and the metadata needed to read it back,
+// such as a changed size) by path: fdatasync, as SQLite itself uses for its
+// WAL. It skips the inode's times, which a WAL rewritten in place does not
+// need, and so the file system's journal on most syncs.
+func syncData(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = syscall.Fdatasync(int(f.Fd()))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 func syncFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
