@@ -130,21 +130,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	if err := db.Update(ctx, func(tx gateway.Tx) error {
-		if err := tx.CreateAccount(ctx, gateway.Account{ID: "1", Name: "m", Currency: "USD", CreatedAt: time.Now()}); err != nil {
-			return err
-		}
-		p := gateway.Payment{ID: "P1", AccountID: "1", Environment: gateway.Sandbox, Status: gateway.StatusCaptured, Currency: "USD",
-			AuthorizedAmount: 100, CapturedAmount: 100, OrderID: "o", CreatedAt: time.Now(), UpdatedAt: time.Now(), Version: 1}
-		if err := tx.InsertPayment(ctx, p); err != nil {
-			return err
-		}
-		if err := tx.InsertTransaction(ctx, gateway.Transaction{ID: "P1", PaymentID: "P1", AccountID: "1", Environment: gateway.Sandbox,
-			Operation: gateway.OpCharge, Result: gateway.ResultApproved, Amount: 100, Actor: "key:K", CreatedAt: time.Now()}); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, gateway.AuditEntry{ID: "A1", At: time.Now(), Actor: "cli:test", Action: "key.revoked", AccountID: "1", ObjectID: "K"})
-	}); err != nil {
+	if err := db.Update(ctx, func(tx gateway.Tx) error { return storetest.WriteHistory(ctx, tx) }); err != nil {
 		t.Fatal(err)
 	}
 	r, err := sql.Open("pgx", url)

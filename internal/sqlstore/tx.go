@@ -551,16 +551,21 @@ func (t *tx) AppendAudit(ctx context.Context, e gateway.AuditEntry) error {
 	return err
 }
 
-func (t *tx) AuditLog(ctx context.Context, f gateway.AuditFilter) ([]gateway.AuditEntry, error) {
-	q := "SELECT id, at, actor, action, account_id, environment, object_id, request_id, detail FROM audit_log WHERE at >= ?"
+// auditQuery completes a query of a time-ordered table (where is its
+// first condition, on the time column, with one "?") with f's account and
+// limit.
+func auditQuery(where, order string, f gateway.AuditFilter) (string, []any) {
 	args := []any{formatTime(f.Since)}
 	if f.AccountID != "" {
-		q += " AND account_id = ?"
+		where += " AND account_id = ?"
 		args = append(args, f.AccountID)
 	}
-	q += " ORDER BY at, seq LIMIT ?"
-	args = append(args, limitArg(f.Limit))
-	rows, err := t.query(ctx, (q), args...)
+	return where + " ORDER BY " + order + " LIMIT ?", append(args, limitArg(f.Limit))
+}
+
+func (t *tx) AuditLog(ctx context.Context, f gateway.AuditFilter) ([]gateway.AuditEntry, error) {
+	q, args := auditQuery("SELECT id, at, actor, action, account_id, environment, object_id, request_id, detail FROM audit_log WHERE at >= ?", "at, seq", f)
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, gateway.Internal(err)
 	}
@@ -583,14 +588,7 @@ func (t *tx) AuditLog(ctx context.Context, f gateway.AuditFilter) ([]gateway.Aud
 func (t *tx) Ledger(ctx context.Context, f gateway.AuditFilter) ([]gateway.Transaction, error) {
 	// No index serves this operator's query: one would cost every payment
 	// operation a B-tree insert. It scans the transactions.
-	q := "SELECT " + transactionColumns + " FROM transactions WHERE created_at >= ? AND actor <> ''"
-	args := []any{formatTime(f.Since)}
-	if f.AccountID != "" {
-		q += " AND account_id = ?"
-		args = append(args, f.AccountID)
-	}
-	q += " ORDER BY created_at, id LIMIT ?"
-	args = append(args, limitArg(f.Limit))
+	q, args := auditQuery("SELECT "+transactionColumns+" FROM transactions WHERE created_at >= ? AND actor <> ''", "created_at, id", f)
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, gateway.Internal(err)

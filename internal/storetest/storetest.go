@@ -1209,3 +1209,23 @@ func testSettleDuringRefunds(t *testing.T, s gateway.Store) {
 		}
 	}
 }
+
+// WriteHistory writes one row of each append-only table, for the backends'
+// tests that the database itself refuses to change them: an audit entry,
+// and a ledger transaction (with its account and payment).
+func WriteHistory(ctx context.Context, tx gateway.Tx) error {
+	now := time.Now()
+	if err := tx.CreateAccount(ctx, gateway.Account{ID: "1", Name: "m", Currency: "USD", CreatedAt: now}); err != nil {
+		return err
+	}
+	p := gateway.Payment{ID: "P1", AccountID: "1", Environment: gateway.Sandbox, Status: gateway.StatusCaptured, Currency: "USD",
+		AuthorizedAmount: 100, CapturedAmount: 100, OrderID: "o", CreatedAt: now, UpdatedAt: now, Version: 1}
+	if err := tx.InsertPayment(ctx, p); err != nil {
+		return err
+	}
+	if err := tx.InsertTransaction(ctx, gateway.Transaction{ID: "P1", PaymentID: "P1", AccountID: "1", Environment: gateway.Sandbox,
+		Operation: gateway.OpCharge, Result: gateway.ResultApproved, Amount: 100, Actor: "key:K", CreatedAt: now}); err != nil {
+		return err
+	}
+	return tx.AppendAudit(ctx, gateway.AuditEntry{ID: "A1", At: now, Actor: "cli:test", Action: "key.revoked", AccountID: "1", ObjectID: "K"})
+}
