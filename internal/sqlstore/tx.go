@@ -12,7 +12,8 @@ import (
 	"github.com/cartgateway/cartgateway/internal/gateway"
 )
 
-// tx implements gateway.Tx over one database transaction.
+// tx implements gateway.Tx over one database transaction, and gateway.ReadTx
+// over the read pool for View.
 type tx struct {
 	db *DB
 	// q runs the statements: a *sql.Tx for writes, the read pool for
