@@ -26,6 +26,9 @@ type storeFlags struct {
 	db         string
 	secretFile string
 	pgMaxConns int
+	// lookupCache is the SQLite lookup cache's lag behind other processes'
+	// changes (0: no cache); only serve sets it.
+	lookupCache time.Duration
 }
 
 func envOr(name, fallback string) string {
@@ -60,7 +63,9 @@ func (f *storeFlags) openStore(ctx context.Context) (*sqlstore.DB, error) {
 	if postgres.IsURL(f.db) {
 		return postgres.Open(ctx, f.db, postgres.Options{MaxConns: f.pgMaxConns})
 	}
-	return sqlite.Open(ctx, f.db)
+	opt := sqlite.DefaultOptions
+	opt.LookupCache = f.lookupCache
+	return sqlite.OpenWith(ctx, f.db, opt)
 }
 
 // open opens the store and builds the payment service on it.

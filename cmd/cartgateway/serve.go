@@ -21,6 +21,7 @@ import (
 	"github.com/cartgateway/cartgateway/internal/httpapi"
 	"github.com/cartgateway/cartgateway/internal/limit"
 	"github.com/cartgateway/cartgateway/internal/service"
+	"github.com/cartgateway/cartgateway/internal/sqlite"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -32,6 +33,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"refuse a repeated charge/authorize (same order id, amount, card) without Idempotency-Key within this window; 0 disables (env CARTGATEWAY_DUPLICATE_WINDOW)")
 	authCacheTTL := fs.Duration("auth-cache-ttl", envDuration("CARTGATEWAY_AUTH_CACHE_TTL", 2*time.Second),
 		"remember a successful authentication this long; a revoked key keeps working at most this long; 0 disables (env CARTGATEWAY_AUTH_CACHE_TTL)")
+	fs.DurationVar(&sf.lookupCache, "lookup-cache", envDuration("CARTGATEWAY_LOOKUP_CACHE", sqlite.DefaultLookupCache),
+		"SQLite: answer repeated lookups from memory; a payment changed by another process (cartgateway settle from a shell) may be looked up this long before the change shows; 0 disables (env CARTGATEWAY_LOOKUP_CACHE)")
 	settleAt := fs.String("settle-at", envOr("CARTGATEWAY_SETTLE_AT", "00:00"), "daily batch close time, HH:MM UTC, or \"off\" (env CARTGATEWAY_SETTLE_AT)")
 	logLevel := fs.String("log-level", envOr("CARTGATEWAY_LOG_LEVEL", "info"), "debug, info, warn or error (env CARTGATEWAY_LOG_LEVEL)")
 	pprofAddr := fs.String("pprof-addr", os.Getenv("CARTGATEWAY_PPROF_ADDR"), "serve Go's pprof profiles on this address (loopback only; off when empty) (env CARTGATEWAY_PPROF_ADDR)")

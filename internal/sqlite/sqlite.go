@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"syscall"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -59,10 +60,19 @@ type Options struct {
 	// before answering a batch's callers: the disk flush of one batch
 	// overlaps the work of the next.
 	PipelinedSync bool
+	// LookupCache (when positive) keeps looked-up payments in memory
+	// (docs/adr/0007-lookup-cache.md). Changes made through this store are
+	// seen at once; a change made by another process on the same file
+	// (the settle command run from a shell) is seen within this time.
+	LookupCache time.Duration
 }
 
+// DefaultLookupCache is the lookup cache's default lag behind changes made
+// by other processes.
+const DefaultLookupCache = time.Second
+
 // DefaultOptions is what the server runs with.
-var DefaultOptions = Options{GroupCommit: true, PipelinedSync: true}
+var DefaultOptions = Options{GroupCommit: true, PipelinedSync: true, LookupCache: DefaultLookupCache}
 
 // Open opens (creating if needed, with owner-only permissions) and migrates
 // the database file at path.
@@ -130,6 +140,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*sqlstore.DB, erro
 		}
 		db.EnableGroupCommit(syncWAL)
 	}
+	db.EnableLookupCache(opt.LookupCache, 0, nil)
 	return db, nil
 }
 

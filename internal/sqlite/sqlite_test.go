@@ -294,3 +294,64 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupCacheLagsOtherProcesses: a change made by another process on the
+// same file (the settle command from a shell) reaches the server's lookups
+// once the lookup cache's time has passed, never later.
+func TestLookupCacheLagsOtherProcesses(t *testing.T) {
+	const lag = 200 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "cartgateway.db")
+	ctx := context.Background()
+	opt := sqlite.DefaultOptions
+	opt.LookupCache = lag
+	server, err := sqlite.OpenWith(ctx, path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = server.Close() })
+	shell, err := sqlite.OpenWith(ctx, path, sqlite.Options{}) // what the CLI opens
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = shell.Close() })
+
+	p := gateway.Payment{ID: "TXN000000000001", AccountID: "10000001", Environment: gateway.Live,
+		Status: gateway.StatusCaptured, Currency: "USD", AuthorizedAmount: 1500, CapturedAmount: 1500,
+		OrderID: "order-1", CreatedAt: created, UpdatedAt: created, Version: 1}
+	createAccount(t, server, p.AccountID)
+	err = server.Update(ctx, func(tx gateway.Tx) error {
+		if err := tx.InsertPayment(ctx, p); err != nil {
+			return err
+		}
+		return tx.InsertTransaction(ctx, gateway.Transaction{ID: p.ID, PaymentID: p.ID, AccountID: p.AccountID,
+			Environment: p.Environment, Operation: gateway.OpCharge, Result: gateway.ResultApproved, Amount: 1500, CreatedAt: created})
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	status := func() gateway.Status {
+		t.Helper()
+		var s gateway.Status
+		err := server.View(ctx, func(tx gateway.ReadTx) error {
+			got, err := tx.PaymentByTransaction(ctx, p.AccountID, p.Environment, p.ID)
+			s = got.Status
+			return err
+		})
+		if err != nil {
+			t.Fatalf("lookup: %v", err)
+		}
+		return s
+	}
+	if got := status(); got != gateway.StatusCaptured { // now cached
+		t.Fatalf("status %s, want captured", got)
+	}
+	b := gateway.SettlementBatch{ID: "BATCH0000000001", ClosedAt: created.Add(time.Hour)}
+	settled := time.Now()
+	if err := shell.Update(ctx, func(tx gateway.Tx) error { return tx.SettleCaptured(ctx, &b) }); err != nil {
+		t.Fatalf("settle: %v", err)
+	}
+	time.Sleep(lag - time.Since(settled))
+	if got := status(); got != gateway.StatusSettled {
+		t.Errorf("status %s %v after another process settled it, want settled", got, lag)
+	}
+}

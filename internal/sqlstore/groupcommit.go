@@ -240,7 +240,7 @@ func (w *batchTx) begin() {
 		w.err = gateway.Internal(fmt.Errorf("begin: %w", w.err))
 		return
 	}
-	w.t = &tx{db: w.db, q: w.sqlTx, sqlTx: w.sqlTx, stmts: w.db.writeStmts, writable: true}
+	w.t = &tx{db: w.db, q: w.sqlTx, sqlTx: w.sqlTx, stmts: w.db.writeStmts, writable: true, changes: w.db.newChanges()}
 }
 
 // run runs one request's function in its own savepoint, and rolls it back
@@ -286,6 +286,9 @@ func (w *batchTx) commit() ([]writeRequest, []result) {
 		for range w.requests {
 			w.results = append(w.results, result{err: w.err})
 		}
+	}
+	if w.t != nil {
+		w.db.ended(w.t.changes)
 	}
 	w.sqlTx, w.t = nil, nil
 	return w.requests, w.results

@@ -66,7 +66,8 @@ func (db *DB) stmtContext(ctx context.Context) context.Context {
 type DB struct {
 	write, read *sql.DB
 	d           Dialect
-	batch       *batcher // nil: one transaction per Update
+	batch       *batcher     // nil: one transaction per Update
+	lookups     *lookupCache // nil: every lookup reads the database
 
 	writeStmts, readStmts *stmtCache
 }
@@ -118,16 +119,46 @@ func (db *DB) update(ctx context.Context, fn func(gateway.Tx) error) error {
 	if err != nil {
 		return gateway.Internal(fmt.Errorf("begin: %w", err))
 	}
+	t := &tx{db: db, q: sqlTx, sqlTx: sqlTx, stmts: db.writeStmts, writable: true, changes: db.newChanges()}
 	// Roll back if fn panics too: an open transaction would hold SQLite's
 	// only writer connection forever. After Commit this is a no-op.
-	defer func() { _ = sqlTx.Rollback() }()
-	if err := fn(&tx{db: db, q: sqlTx, sqlTx: sqlTx, stmts: db.writeStmts, writable: true}); err != nil {
+	defer func() {
+		_ = sqlTx.Rollback()
+		db.ended(t.changes)
+	}()
+	if err := fn(t); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return gateway.Internal(fmt.Errorf("commit: %w", err))
 	}
 	return nil
+}
+
+// EnableLookupCache keeps looked-up payments in memory (see lookupCache):
+// only for a store that no other process changes but within ttl, and
+// before the store is used. size bounds the payments kept (0: the default).
+func (db *DB) EnableLookupCache(ttl time.Duration, size int, now func() time.Time) {
+	if ttl > 0 {
+		db.lookups = newLookupCache(ttl, size, now)
+	}
+}
+
+// newChanges starts the list of payments a write transaction touches, if
+// there is a lookup cache to tell.
+func (db *DB) newChanges() *changes {
+	if db.lookups == nil {
+		return nil
+	}
+	return &changes{}
+}
+
+// ended tells the lookup cache what a write transaction touched, once it has
+// committed or rolled back, and before its callers hear of it.
+func (db *DB) ended(ch *changes) {
+	if db.lookups != nil {
+		db.lookups.invalidate(ch)
+	}
 }
 
 // View runs fn's reads on the read pool.

@@ -22,6 +22,9 @@ type tx struct {
 	sqlTx    *sql.Tx    // q as a transaction, nil in View
 	stmts    *stmtCache // of the pool q belongs to
 	writable bool       // reads lock the rows they return (FOR UPDATE where supported)
+	// changes collects the payments a write transaction touches, for the
+	// lookup cache (nil without one).
+	changes *changes
 }
 
 // querier is what *sql.Tx and *sql.DB have in common.
@@ -342,6 +345,22 @@ func (t *tx) PaymentForUpdate(ctx context.Context, accountID string, env gateway
 // statement, so that outside a transaction both are of the same instant:
 // one row per transaction, each carrying the payment's columns.
 func (t *tx) paymentWithTransactions(ctx context.Context, accountID string, env gateway.Environment, txID string) (gateway.Payment, error) {
+	cache := t.db.lookups
+	if cache == nil {
+		return t.readPaymentWithTransactions(ctx, accountID, env, txID)
+	}
+	if p, ok := cache.get(accountID, env, txID); ok {
+		return p, nil
+	}
+	start := cache.start()
+	p, err := t.readPaymentWithTransactions(ctx, accountID, env, txID)
+	if err == nil {
+		cache.put(txID, p, start)
+	}
+	return p, err
+}
+
+func (t *tx) readPaymentWithTransactions(ctx context.Context, accountID string, env gateway.Environment, txID string) (gateway.Payment, error) {
 	rows, err := t.query(ctx, paymentWithTransactionsSQL, txID, accountID, string(env))
 	if err != nil {
 		return gateway.Payment{}, gateway.Internal(err)
@@ -442,6 +461,7 @@ func (t *tx) InsertPayment(ctx context.Context, p gateway.Payment) error {
 }
 
 func (t *tx) UpdatePayment(ctx context.Context, p gateway.Payment) error {
+	t.changes.payment(p.ID)
 	res, err := t.exec(ctx, `UPDATE payments SET status = ?, authorized_amount = ?, captured_amount = ?, refunded_amount = ?,
 		updated_at = ?, settled_at = ?, batch_id = ?, version = version + 1
 		WHERE id = ? AND account_id = ? AND version = ?`,
@@ -455,6 +475,7 @@ func (t *tx) UpdatePayment(ctx context.Context, p gateway.Payment) error {
 }
 
 func (t *tx) InsertTransaction(ctx context.Context, tr gateway.Transaction) error {
+	t.changes.payment(tr.PaymentID)
 	_, err := t.exec(ctx, `INSERT INTO transactions (id, payment_id, account_id, environment, operation, result, amount, code, request_id, actor, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tr.ID, tr.PaymentID, tr.AccountID, string(tr.Environment), string(tr.Operation), string(tr.Result), tr.Amount, tr.Code, tr.RequestID, tr.Actor,
@@ -507,6 +528,7 @@ func (t *tx) SettleCaptured(ctx context.Context, b *gateway.SettlementBatch) err
 	// that the totals are exactly those of the settled rows: a refund or
 	// capture committed meanwhile is either waited for (PostgreSQL re-reads
 	// the locked row) or not yet visible, never half counted.
+	t.changes.everything()
 	at := formatTime(b.ClosedAt)
 	rows, err := t.query(ctx, (`UPDATE payments SET status = 'settled', settled_at = ?, batch_id = ?, updated_at = ?, version = version + 1
 		WHERE status = 'captured' RETURNING currency, captured_amount - refunded_amount`), at, b.ID, at)

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
 		{"view", testView},
 		{"audit_log", testAuditLog},
 		{"settle_during_refunds", testSettleDuringRefunds},
+		{"lookups_see_writes", testLookupsSeeWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1206,6 +1207,91 @@ func testSettleDuringRefunds(t *testing.T, s gateway.Store) {
 	for _, b := range batches {
 		if b.Totals["USD"] <= 0 || b.Totals["USD"] > b.Count*4000 {
 			t.Errorf("batch %s total %v for %d payments", b.ID, b.Totals, b.Count)
+		}
+	}
+}
+
+// testLookupsSeeWrites checks that a lookup made after a write has returned
+// (when its caller hears of it) sees that write, while other lookups of the
+// same payments run all the time: a store may keep what lookups read (the
+// SQLite lookup cache) only as long as this holds. A settlement changes
+// payments it does not name; lookups see that too.
+func testLookupsSeeWrites(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1)
+	const payments, refunds = 6, 12
+	ids := make([]string, payments)
+	for i := range ids {
+		p := payment(fmt.Sprintf("TXN%012d", i+1), acct1, gateway.Live)
+		p.Status, p.AuthorizedAmount, p.CapturedAmount = gateway.StatusCaptured, 10000, 10000
+		ids[i] = simplePayment(t, s, p).ID
+	}
+	view := func(id string) (gateway.Payment, error) {
+		var p gateway.Payment
+		err := s.View(context.Background(), func(tx gateway.ReadTx) error {
+			var err error
+			p, err = tx.PaymentByTransaction(context.Background(), acct1, gateway.Live, id)
+			return err
+		})
+		return p, err
+	}
+
+	stop := make(chan struct{})
+	var readers, writers sync.WaitGroup
+	for r := range 4 {
+		readers.Go(func() {
+			for n := r; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := view(ids[n%payments]); err != nil {
+					t.Errorf("lookup: %v", err)
+					return
+				}
+			}
+		})
+	}
+	for i, id := range ids {
+		writers.Go(func() {
+			ctx := context.Background()
+			for n := 1; n <= refunds; n++ {
+				err := s.Update(ctx, func(tx gateway.Tx) error {
+					cur, err := tx.PaymentByTransaction(ctx, acct1, gateway.Live, id)
+					if err != nil {
+						return err
+					}
+					after, err := cur.Refund(100)
+					if err != nil {
+						return err
+					}
+					if err := tx.UpdatePayment(ctx, after); err != nil {
+						return err
+					}
+					return tx.InsertTransaction(ctx, transaction(fmt.Sprintf("R%02d%013d", n, i), cur, gateway.OpRefund, 100, at(time.Duration(n)*time.Second)))
+				})
+				if err != nil {
+					t.Errorf("refund %d of %s: %v", n, id, err)
+					return
+				}
+				got, err := view(id)
+				if err != nil || got.RefundedAmount != int64(n)*100 || len(got.Transactions) != n+1 {
+					t.Errorf("lookup after refund %d of %s: refunded %d with %d transactions (err %v), want %d with %d",
+						n, id, got.RefundedAmount, len(got.Transactions), err, n*100, n+1)
+					return
+				}
+			}
+		})
+	}
+	writers.Wait()
+	close(stop)
+	readers.Wait()
+
+	b := gateway.SettlementBatch{ID: "BATCH0000000001", ClosedAt: at(time.Hour)}
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.SettleCaptured(ctx, &b) })
+	for _, id := range ids {
+		if got := lookup(t, s, acct1, gateway.Live, id); got.Status != gateway.StatusSettled || got.BatchID != b.ID {
+			t.Errorf("lookup of %s after the settlement: status %s, batch %q; want settled in %s", id, got.Status, got.BatchID, b.ID)
 		}
 	}
 }
