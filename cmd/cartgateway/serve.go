@@ -34,7 +34,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	authCacheTTL := fs.Duration("auth-cache-ttl", envDuration("CARTGATEWAY_AUTH_CACHE_TTL", 2*time.Second),
 		"remember a successful authentication this long; a revoked key keeps working at most this long; 0 disables (env CARTGATEWAY_AUTH_CACHE_TTL)")
 	fs.DurationVar(&sf.lookupCache, "lookup-cache", envDuration("CARTGATEWAY_LOOKUP_CACHE", sqlite.DefaultLookupCache),
-		"SQLite: answer repeated lookups from memory; a payment changed by another process (cartgateway settle from a shell) may be looked up this long before the change shows; 0 disables (env CARTGATEWAY_LOOKUP_CACHE)")
+		"SQLite: answer repeated lookups from memory, checking this often for changes by other processes (cartgateway settle from a shell), which show within this time; 0 disables (env CARTGATEWAY_LOOKUP_CACHE)")
 	settleAt := fs.String("settle-at", envOr("CARTGATEWAY_SETTLE_AT", "00:00"), "daily batch close time, HH:MM UTC, or \"off\" (env CARTGATEWAY_SETTLE_AT)")
 	logLevel := fs.String("log-level", envOr("CARTGATEWAY_LOG_LEVEL", "info"), "debug, info, warn or error (env CARTGATEWAY_LOG_LEVEL)")
 	pprofAddr := fs.String("pprof-addr", os.Getenv("CARTGATEWAY_PPROF_ADDR"), "serve Go's pprof profiles on this address (loopback only; off when empty) (env CARTGATEWAY_PPROF_ADDR)")

@@ -35,6 +35,7 @@ func Dialect() sqlstore.Dialect {
 		IsUniqueViolation: isUniqueViolation,
 		Migrations:        sub,
 		Uncancellable:     true,
+		OthersCommitted:   "PRAGMA data_version",
 	}
 }
 
@@ -69,7 +70,7 @@ type Options struct {
 
 // DefaultLookupCache is the lookup cache's default lag behind changes made
 // by other processes.
-const DefaultLookupCache = time.Second
+const DefaultLookupCache = 100 * time.Millisecond
 
 // DefaultOptions is what the server runs with.
 var DefaultOptions = Options{GroupCommit: true, PipelinedSync: true, LookupCache: DefaultLookupCache}
@@ -140,7 +141,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*sqlstore.DB, erro
 		}
 		db.EnableGroupCommit(syncWAL)
 	}
-	db.EnableLookupCache(opt.LookupCache, 0, nil)
+	db.EnableLookupCache(opt.LookupCache, 0)
 	return db, nil
 }
 

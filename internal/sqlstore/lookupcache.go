@@ -5,7 +5,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
 )
@@ -16,15 +15,12 @@ import (
 // Changes this process makes are seen at once: every write transaction
 // notes the payments it touches and drops them from the cache after it
 // ends, before its callers are answered. Changes made by another process
-// (the settle command run from a shell) are seen when an entry expires,
-// after ttl at most. The cache is for a store with one writing process:
-// SQLite. On PostgreSQL other instances write too, and it is off.
+// (the settle command run from a shell) drop every entry when the store's
+// watcher notices them (see DB.EnableLookupCache).
 //
 // A lookup that missed and read the database must not put back a state
 // older than a change made while it read: see put.
 type lookupCache struct {
-	ttl  time.Duration
-	now  func() time.Time
 	seed maphash.Seed
 	// invalidations counts the invalidations so far. A reader notes it
 	// before reading the database (start); each shard remembers the count
@@ -43,14 +39,9 @@ const lookupCacheShards = 64
 // generations of at most this many (about 1 KB each).
 const DefaultLookupCacheSize = 8192
 
-type cachedPayment struct {
-	p       gateway.Payment
-	expires time.Time
-}
-
 type paymentShard struct {
 	mu          sync.Mutex
-	cur, old    map[string]cachedPayment
+	cur, old    map[string]gateway.Payment
 	invalidated uint64 // the invalidation count when this shard last changed
 }
 
@@ -61,14 +52,11 @@ type txShard struct {
 	cur, old map[string]string
 }
 
-func newLookupCache(ttl time.Duration, size int, now func() time.Time) *lookupCache {
+func newLookupCache(size int) *lookupCache {
 	if size <= 0 {
 		size = DefaultLookupCacheSize
 	}
-	if now == nil {
-		now = time.Now
-	}
-	return &lookupCache{ttl: ttl, now: now, seed: maphash.MakeSeed(), perShard: max(1, size/lookupCacheShards)}
+	return &lookupCache{seed: maphash.MakeSeed(), perShard: max(1, size/lookupCacheShards)}
 }
 
 func (c *lookupCache) shard(id string) int {
@@ -79,8 +67,7 @@ func (c *lookupCache) shard(id string) int {
 func (c *lookupCache) start() uint64 { return c.invalidations.Load() }
 
 // get returns the cached payment that transaction txID belongs to, if it is
-// of this account and environment and not expired. The payment is the
-// caller's to change.
+// of this account and environment. The payment is the caller's to change.
 func (c *lookupCache) get(accountID string, env gateway.Environment, txID string) (gateway.Payment, bool) {
 	t := &c.txs[c.shard(txID)]
 	t.mu.Lock()
@@ -94,17 +81,16 @@ func (c *lookupCache) get(accountID string, env gateway.Environment, txID string
 	}
 	s := &c.payments[c.shard(paymentID)]
 	s.mu.Lock()
-	e, ok := s.cur[paymentID]
+	p, ok := s.cur[paymentID]
 	if !ok {
-		if e, ok = s.old[paymentID]; ok {
-			s.putLocked(paymentID, e, c.perShard) // still in use: keep it
+		if p, ok = s.old[paymentID]; ok {
+			s.putLocked(p, c.perShard) // still in use: keep it
 		}
 	}
 	s.mu.Unlock()
-	if !ok || !c.now().Before(e.expires) || e.p.AccountID != accountID || e.p.Environment != env {
+	if !ok || p.AccountID != accountID || p.Environment != env {
 		return gateway.Payment{}, false
 	}
-	p := e.p
 	p.Transactions = slices.Clone(p.Transactions)
 	return p, true
 }
@@ -126,16 +112,16 @@ func (c *lookupCache) put(txID string, p gateway.Payment, start uint64) {
 	s := &c.payments[c.shard(p.ID)]
 	s.mu.Lock()
 	if s.invalidated <= start {
-		s.putLocked(p.ID, cachedPayment{p: p, expires: c.now().Add(c.ttl)}, c.perShard)
+		s.putLocked(p, c.perShard)
 	}
 	s.mu.Unlock()
 }
 
-func (s *paymentShard) putLocked(id string, e cachedPayment, perShard int) {
+func (s *paymentShard) putLocked(p gateway.Payment, perShard int) {
 	if s.cur == nil || len(s.cur) >= perShard {
-		s.old, s.cur = s.cur, make(map[string]cachedPayment, perShard)
+		s.old, s.cur = s.cur, make(map[string]gateway.Payment, perShard)
 	}
-	s.cur[id] = e
+	s.cur[p.ID] = p
 }
 
 // invalidate drops the payments a write transaction touched, or every

@@ -51,6 +51,11 @@ type Dialect struct {
 	// driver watches a cancellable context with a goroutine per statement,
 	// which costs more than the statement it could cut short.
 	Uncancellable bool
+	// OthersCommitted, when set, is a query answering a number that changes
+	// when another process commits to the database, and only then (SQLite's
+	// PRAGMA data_version on the writer's connection, which the readers
+	// never write through). The lookup cache needs it.
+	OthersCommitted string
 }
 
 // stmtContext is the context statements run with (see Uncancellable).
@@ -68,6 +73,8 @@ type DB struct {
 	d           Dialect
 	batch       *batcher     // nil: one transaction per Update
 	lookups     *lookupCache // nil: every lookup reads the database
+	// stopWatch ends watchOtherProcesses, which closes watchStopped.
+	stopWatch, watchStopped chan struct{}
 
 	writeStmts, readStmts *stmtCache
 }
@@ -79,6 +86,10 @@ func New(write, read *sql.DB, d Dialect) *DB {
 
 // Close stops the group-commit writer, if any, and closes both pools.
 func (db *DB) Close() error {
+	if db.stopWatch != nil {
+		close(db.stopWatch)
+		<-db.watchStopped
+	}
 	if db.batch != nil {
 		db.batch.close()
 	}
@@ -135,12 +146,41 @@ func (db *DB) update(ctx context.Context, fn func(gateway.Tx) error) error {
 	return nil
 }
 
-// EnableLookupCache keeps looked-up payments in memory (see lookupCache):
-// only for a store that no other process changes but within ttl, and
-// before the store is used. size bounds the payments kept (0: the default).
-func (db *DB) EnableLookupCache(ttl time.Duration, size int, now func() time.Time) {
-	if ttl > 0 {
-		db.lookups = newLookupCache(ttl, size, now)
+// EnableLookupCache keeps looked-up payments in memory (see lookupCache),
+// before the store is used; size bounds the payments kept (0: the default).
+// Every poll it asks the database whether another process committed since
+// (the dialect's OthersCommitted) and if so forgets every payment: a change
+// made by another process shows in lookups within poll. A dialect without
+// that query gets no cache.
+func (db *DB) EnableLookupCache(poll time.Duration, size int) {
+	if poll <= 0 || db.d.OthersCommitted == "" {
+		return
+	}
+	db.lookups = newLookupCache(size)
+	db.stopWatch, db.watchStopped = make(chan struct{}), make(chan struct{})
+	go db.watchOtherProcesses(poll)
+}
+
+// watchOtherProcesses empties the lookup cache when another process has
+// committed, checking every poll until Close. A failed check empties it too.
+func (db *DB) watchOtherProcesses(poll time.Duration) {
+	defer close(db.watchStopped)
+	ticker := time.NewTicker(poll)
+	defer ticker.Stop()
+	var last int64
+	known := false
+	for {
+		var counter int64
+		err := db.write.QueryRowContext(context.Background(), db.d.OthersCommitted).Scan(&counter)
+		if err != nil || known && counter != last {
+			db.lookups.invalidate(&changes{all: true})
+		}
+		known, last = err == nil, counter
+		select {
+		case <-db.stopWatch:
+			return
+		case <-ticker.C:
+		}
 	}
 }
 
