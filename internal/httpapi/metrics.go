@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
@@ -46,9 +47,20 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
-func (m *Metrics) observeRequest(endpoint string, status int, elapsed time.Duration) {
-	m.requests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(endpoint).Observe(elapsed.Seconds())
+// requestObserver returns what counts and times one endpoint's requests. It
+// resolves the endpoint's series once, and each status code's on first use,
+// instead of hashing the labels on every request.
+func (m *Metrics) requestObserver(endpoint string) func(status int, elapsed time.Duration) {
+	latency := m.latency.WithLabelValues(endpoint)
+	var byStatus sync.Map // int -> prometheus.Counter
+	return func(status int, elapsed time.Duration) {
+		c, ok := byStatus.Load(status)
+		if !ok {
+			c, _ = byStatus.LoadOrStore(status, m.requests.WithLabelValues(endpoint, strconv.Itoa(status)))
+		}
+		c.(prometheus.Counter).Inc()
+		latency.Observe(elapsed.Seconds())
+	}
 }
 
 // observePayment counts an operation's outcome.

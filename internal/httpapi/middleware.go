@@ -77,11 +77,34 @@ func withRequestID(next http.Handler) http.Handler {
 // Security headers every answer carries. The Content-Security-Policy suits
 // JSON, which loads nothing; an HTML page sets its own policy, one that lets
 // it load its own styles and scripts, over this one.
-var securityHeaders = [][2]string{
-	{"X-Content-Type-Options", "nosniff"},
-	{"Referrer-Policy", "no-referrer"},
-	{"X-Frame-Options", "DENY"},
-	{"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+var securityHeaders = fixedHeaders(
+	"X-Content-Type-Options", "nosniff",
+	"Referrer-Policy", "no-referrer",
+	"X-Frame-Options", "DENY",
+	"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'",
+)
+
+// headerValue is one header's name, canonical, and value.
+type headerValue struct{ name, value string }
+
+// fixedHeaders pairs names (already canonical) with values.
+func fixedHeaders(kv ...string) []headerValue {
+	out := make([]headerValue, 0, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		out = append(out, headerValue{kv[i], kv[i+1]})
+	}
+	return out
+}
+
+// setFixed sets headers that every answer carries with one allocation for
+// all of them, where Header.Set would canonicalise each name and allocate a
+// slice for each. Each value gets a slice of its own, with no room to grow.
+func setFixed(h http.Header, headers []headerValue) {
+	values := make([]string, len(headers))
+	for i, kv := range headers {
+		values[i] = kv.value
+		h[kv.name] = values[i : i+1 : i+1]
+	}
 }
 
 // hsts is sent on every answer to a request that came over HTTPS.
@@ -97,13 +120,15 @@ func (h *Handler) transport(next http.Handler) http.Handler {
 		if ri, ok := r.Context().Value(ctxKey{}).(*requestInfo); ok {
 			ri.client, ri.clientKey = r.RemoteAddr, r.RemoteAddr
 			if addr.IsValid() {
-				ri.client, ri.clientKey = addr.String(), limit.Key(addr)
+				ri.clientKey = limit.Key(addr)
+				ri.client = ri.clientKey // an IPv4 address is its own key
+				if addr.Is6() {
+					ri.client = addr.String()
+				}
 			}
 		}
 		hdr := w.Header()
-		for _, kv := range securityHeaders {
-			hdr.Set(kv[0], kv[1])
-		}
+		setFixed(hdr, securityHeaders)
 		if r.TLS != nil || viaProxy && forwardedHTTPS(r.Header.Values("X-Forwarded-Proto")) {
 			hdr.Set("Strict-Transport-Security", hsts)
 		}
@@ -173,6 +198,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 // instrument logs and counts each request under a fixed endpoint label.
 func (h *Handler) instrument(endpoint string, next http.Handler) http.Handler {
+	observe := h.Metrics.requestObserver(endpoint)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
@@ -181,7 +207,11 @@ func (h *Handler) instrument(endpoint string, next http.Handler) http.Handler {
 			rec.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		h.Metrics.observeRequest(endpoint, rec.status, elapsed)
+		observe(rec.status, elapsed)
+		level := levelFor(rec.status)
+		if !h.Log.Enabled(r.Context(), level) {
+			return // at --log-level warn, most requests: build no log line
+		}
 		account, client := "", ""
 		if ri, ok := r.Context().Value(ctxKey{}).(*requestInfo); ok {
 			if a := ri.account.Load(); a != nil {
@@ -189,7 +219,7 @@ func (h *Handler) instrument(endpoint string, next http.Handler) http.Handler {
 			}
 			client = ri.client
 		}
-		h.Log.LogAttrs(r.Context(), levelFor(rec.status), "request",
+		h.Log.LogAttrs(r.Context(), level, "request",
 			slogString("request_id", requestID(r.Context())), slogString("method", r.Method),
 			slogString("path", endpoint), slogInt("status", rec.status), slogString("client_ip", client),
 			slogString("account_id", account), slogString("duration", strconv.FormatFloat(elapsed.Seconds()*1000, 'f', 3, 64)+"ms"))

@@ -80,10 +80,11 @@ func mustJSON(v any) []byte {
 	return b
 }
 
+// jsonHeaders are on every JSON answer.
+var jsonHeaders = fixedHeaders("Content-Type", "application/json", "Cache-Control", "no-store")
+
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
+	setFixed(w.Header(), jsonHeaders)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	_, _ = w.Write([]byte("\n"))
