@@ -36,8 +36,8 @@ type lookupCache struct {
 const lookupCacheShards = 64
 
 // DefaultLookupCacheSize bounds the payments a lookup cache holds: two
-// generations of at most this many (about 1 KB each).
-const DefaultLookupCacheSize = 8192
+// generations of at most this many, about 1.3 KB each (~11 MB in all).
+const DefaultLookupCacheSize = 4096
 
 type paymentShard struct {
 	mu          sync.Mutex
