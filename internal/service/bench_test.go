@@ -15,9 +15,9 @@ import (
 	"github.com/cartgateway/cartgateway/internal/sqlite"
 )
 
-func benchService(b *testing.B) (*service.Service, service.Caller, card.Card) {
+func benchService(b *testing.B, opt sqlite.Options) (*service.Service, service.Caller, card.Card) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	db, err := sqlite.OpenWith(ctx, filepath.Join(b.TempDir(), "bench.db"), opt)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -41,9 +41,18 @@ func charge(svc *service.Service, caller service.Caller, c card.Card, n int64) (
 }
 
 // BenchmarkLookupSQLite measures lookups through the store, without HTTP:
-// 64 goroutines looking up 20,000 payments at random.
+// 64 goroutines looking up 20,000 payments at random, with the lookup cache
+// off (every lookup a query) and on (as the server runs; it holds fewer
+// payments than that).
 func BenchmarkLookupSQLite(b *testing.B) {
-	svc, caller, c := benchService(b)
+	uncached := sqlite.DefaultOptions
+	uncached.LookupCache = 0
+	b.Run("uncached", func(b *testing.B) { benchLookups(b, uncached) })
+	b.Run("cached", func(b *testing.B) { benchLookups(b, sqlite.DefaultOptions) })
+}
+
+func benchLookups(b *testing.B, opt sqlite.Options) {
+	svc, caller, c := benchService(b, opt)
 	ids := make([]string, 20_000)
 	for i := range ids {
 		out, err := charge(svc, caller, c, int64(i))
@@ -72,7 +81,7 @@ func BenchmarkLookupSQLite(b *testing.B) {
 // every write durable before it returns. It is the ceiling the HTTP
 // figures of cmd/cgbench can approach.
 func BenchmarkChargeSQLite(b *testing.B) {
-	svc, caller, c := benchService(b)
+	svc, caller, c := benchService(b, sqlite.DefaultOptions)
 	var orders atomic.Int64
 	b.SetParallelism(32) // 64 goroutines on 2 cores
 	b.ResetTimer()
