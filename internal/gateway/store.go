@@ -25,7 +25,10 @@ type ReadTx interface {
 	Keys(ctx context.Context, accountID string) ([]Key, error)
 	// PaymentByTransaction finds the payment that the transaction txID belongs
 	// to, with its transactions as of the same instant, within one account
-	// and environment.
+	// and environment. In View a store may answer from memory, but never
+	// with less than every write that has returned from Update (the
+	// contract suite's lookups_see_writes); writes by other processes may
+	// show a moment later (the SQLite lookup cache, ADR 7).
 	PaymentByTransaction(ctx context.Context, accountID string, env Environment, txID string) (Payment, error)
 	IdempotencyRecord(ctx context.Context, accountID string, env Environment, key string) (IdempotencyRecord, error)
 	// FindDuplicate returns the id of a live (not declined, failed or voided)
