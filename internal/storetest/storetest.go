@@ -763,20 +763,7 @@ func testLedger(t *testing.T, s gateway.Store) {
 		})
 		return out
 	}
-	for _, tc := range []struct {
-		f    gateway.AuditFilter
-		want []string
-	}{
-		{gateway.AuditFilter{}, []string{"TXN000000000001", "TXN000000000002", "TXN000000000003"}},
-		{gateway.AuditFilter{AccountID: acct1}, []string{"TXN000000000001", "TXN000000000003"}},
-		{gateway.AuditFilter{Since: at(2 * time.Second)}, []string{"TXN000000000002", "TXN000000000003"}},
-		{gateway.AuditFilter{Limit: 2}, []string{"TXN000000000001", "TXN000000000002"}},
-		{gateway.AuditFilter{AccountID: "nobody"}, nil},
-	} {
-		if got := ids(tc.f); fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("Ledger(%+v) = %v, want %v", tc.f, got, tc.want)
-		}
-	}
+	checkAuditFilters(t, "Ledger", ids, "TXN000000000001", "TXN000000000002", "TXN000000000003")
 	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
 		got, err := tx.Ledger(ctx, gateway.AuditFilter{AccountID: acct2})
 		if err != nil {
@@ -1101,20 +1088,7 @@ func testAuditLog(t *testing.T, s gateway.Store) {
 		})
 		return out
 	}
-	for _, tc := range []struct {
-		f    gateway.AuditFilter
-		want []string
-	}{
-		{gateway.AuditFilter{}, []string{"1", "2", "3"}},
-		{gateway.AuditFilter{AccountID: acct1}, []string{"1", "3"}},
-		{gateway.AuditFilter{Since: at(2 * time.Second)}, []string{"2", "3"}},
-		{gateway.AuditFilter{Limit: 2}, []string{"1", "2"}},
-		{gateway.AuditFilter{AccountID: "nobody"}, nil},
-	} {
-		if got := ids(tc.f); fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("AuditLog(%+v) = %v, want %v", tc.f, got, tc.want)
-		}
-	}
+	checkAuditFilters(t, "AuditLog", ids, "1", "2", "3")
 	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
 		entries, err := tx.AuditLog(ctx, gateway.AuditFilter{AccountID: acct2})
 		if err != nil {
@@ -1292,6 +1266,27 @@ func testLookupsSeeWrites(t *testing.T, s gateway.Store) {
 	for _, id := range ids {
 		if got := lookup(t, s, acct1, gateway.Live, id); got.Status != gateway.StatusSettled || got.BatchID != b.ID {
 			t.Errorf("lookup of %s after the settlement: status %s, batch %q; want settled in %s", id, got.Status, got.BatchID, b.ID)
+		}
+	}
+}
+
+// checkAuditFilters checks a listing that filters as AuditLog and Ledger do,
+// over three entries: first and third of acct1 at 1 s and 3 s, second of
+// acct2 at 2 s.
+func checkAuditFilters(t *testing.T, what string, list func(gateway.AuditFilter) []string, first, second, third string) {
+	t.Helper()
+	for _, tc := range []struct {
+		f    gateway.AuditFilter
+		want []string
+	}{
+		{gateway.AuditFilter{}, []string{first, second, third}},
+		{gateway.AuditFilter{AccountID: acct1}, []string{first, third}},
+		{gateway.AuditFilter{Since: at(2 * time.Second)}, []string{second, third}},
+		{gateway.AuditFilter{Limit: 2}, []string{first, second}},
+		{gateway.AuditFilter{AccountID: "nobody"}, nil},
+	} {
+		if got := list(tc.f); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s(%+v) = %v, want %v", what, tc.f, got, tc.want)
 		}
 	}
 }
