@@ -19,7 +19,7 @@ func (a lookupAnswer) appendJSON(b []byte) []byte {
 	b = strconv.AppendInt(b, int64(a.Success), 10)
 	b = appendField(b, "message", a.Message)
 	b = appendField(b, "id", a.ID)
-	b = append(b, `,"data":`...)
+	b = appendName(b, "data")
 	b = a.Data.appendJSON(b)
 	return append(b, '}')
 }
@@ -73,7 +73,7 @@ func (d paymentData) appendJSON(b []byte) []byte {
 	b = appendField(b, "updated_at", d.UpdatedAt)
 	b = appendOptional(b, "settled_at", d.SettledAt)
 	b = appendOptional(b, "batch_id", d.BatchID)
-	b = append(b, `,"transactions":`...)
+	b = appendName(b, "transactions")
 	if d.Transactions == nil {
 		b = append(b, "null"...)
 	} else {
@@ -96,12 +96,16 @@ func (d paymentData) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// appendField appends ,"name":"value"; name is plain ASCII.
-func appendField(b []byte, name, value string) []byte {
+// appendName appends ,"name": for the next member; name is plain ASCII.
+func appendName(b []byte, name string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, name...)
-	b = append(b, '"', ':')
-	return appendString(b, value)
+	return append(b, '"', ':')
+}
+
+// appendField appends ,"name":"value".
+func appendField(b []byte, name, value string) []byte {
+	return appendString(appendName(b, name), value)
 }
 
 // appendOptional is appendField for an omitempty field.
@@ -113,10 +117,7 @@ func appendOptional(b []byte, name, value string) []byte {
 }
 
 func appendInt(b []byte, name string, v int64) []byte {
-	b = append(b, ',', '"')
-	b = append(b, name...)
-	b = append(b, '"', ':')
-	return strconv.AppendInt(b, v, 10)
+	return strconv.AppendInt(appendName(b, name), v, 10)
 }
 
 // appendString appends s as a JSON string. Printable ASCII that
