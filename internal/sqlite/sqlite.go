@@ -145,9 +145,6 @@ func OpenWith(ctx context.Context, path string, opt Options) (*sqlstore.DB, erro
 	return db, nil
 }
 
-// syncFile fsyncs a file (or directory) by path. On Linux an fsync through
-// any descriptor flushes the file's data, including what SQLite wrote
-// through its own.
 // syncData flushes a file's data (and the metadata needed to read it back,
 // such as a changed size) by path: fdatasync, as SQLite itself uses for its
 // WAL. It skips the inode's times, which a WAL rewritten in place does not
@@ -164,6 +161,9 @@ func syncData(path string) error {
 	return err
 }
 
+// syncFile fsyncs a file (or directory) by path. On Linux an fsync through
+// any descriptor flushes the file's data, including what SQLite wrote
+// through its own.
 func syncFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
