@@ -360,3 +360,24 @@ func fuzzObjectMembers(body []byte) (names []string, values []json.RawMessage, o
 	}
 	return names, values, true
 }
+
+// FuzzPlainString holds the unescaped-string shortcut to encoding/json: what
+// it takes, json.Unmarshal reads as the same string.
+func FuzzPlainString(f *testing.F) {
+	for _, s := range []string{`""`, `"a"`, `" x "`, `"a\"b"`, `"a"b"`, `"`, `"ab`, "\"\x01\"", "\"\xff\"", "\"\x7f\"", `"é"`, `"\u00e9"`, `x"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := plainString(raw)
+		if !ok {
+			return
+		}
+		var want string
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatalf("plainString(%q) = %q, but it is not a JSON string: %v", raw, got, err)
+		}
+		if got != want {
+			t.Fatalf("plainString(%q) = %q, want %q", raw, got, want)
+		}
+	})
+}
