@@ -31,7 +31,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", envOr("CARTGATEWAY_ADDR", "127.0.0.1:8080"), "listen address (env CARTGATEWAY_ADDR)")
 	dupWindow := fs.Duration("duplicate-window", envDuration("CARTGATEWAY_DUPLICATE_WINDOW", 10*time.Minute),
 		"refuse a repeated charge/authorize (same order id, amount, card) without Idempotency-Key within this window; 0 disables (env CARTGATEWAY_DUPLICATE_WINDOW)")
-	authCacheTTL := fs.Duration("auth-cache-ttl", envDuration("CARTGATEWAY_AUTH_CACHE_TTL", 2*time.Second),
+	authCacheTTL := fs.Duration("auth-cache-ttl", envDuration("CARTGATEWAY_AUTH_CACHE_TTL", service.DefaultAuthCacheTTL),
 		"remember a successful authentication this long; a revoked key keeps working at most this long; 0 disables (env CARTGATEWAY_AUTH_CACHE_TTL)")
 	fs.DurationVar(&sf.lookupCache, "lookup-cache", envDuration("CARTGATEWAY_LOOKUP_CACHE", sqlite.DefaultLookupCache),
 		"SQLite: answer repeated lookups from memory, checking this often for changes by other processes (cartgateway settle from a shell), which show within this time; 0 disables (env CARTGATEWAY_LOOKUP_CACHE)")

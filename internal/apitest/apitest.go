@@ -37,6 +37,7 @@ type Server struct {
 	DBURL     string // the PostgreSQL database; "" on SQLite
 	Service   *service.Service
 	Store     *sqlstore.DB
+	Handler   http.Handler // what the server serves, to call in-process
 	AccountID string
 	Key       string
 	logs      *LogBuffer
@@ -55,6 +56,10 @@ type Options struct {
 	// TrustedProxies are believed about X-Forwarded-* (test requests come
 	// from 127.0.0.1).
 	TrustedProxies limit.Proxies
+	// AsServed configures the service and logs as `cartgateway serve`
+	// runs them (authentications cached, no log line below warnings), for
+	// benchmarks; tests keep every log line and authenticate every time.
+	AsServed bool
 }
 
 // SDKAccountID and SDKKey are the PHP SDK's published sandbox credentials.
@@ -109,15 +114,20 @@ func Start(t testing.TB, opt Options) *Server {
 		DuplicateWindow: opt.DuplicateWindow,
 		Now:             time.Now,
 	}
-	h := &httpapi.Handler{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	level := slog.LevelDebug
+	if opt.AsServed {
+		svc.AuthCacheTTL, level = service.DefaultAuthCacheTTL, slog.LevelWarn
+	}
+	h := &httpapi.Handler{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})),
 		Metrics: httpapi.NewMetrics(), Ready: db.Ping, TrustedProxies: opt.TrustedProxies}
 	if opt.Limits != nil {
 		h.Limits = *opt.Limits
 	} else {
 		h.Limits = httpapi.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: -1}
 	}
-	ts := httptest.NewServer(h.Routes())
-	s := &Server{URL: ts.URL, DBPath: path, DBURL: url, Service: svc, Store: db, logs: logs, client: ts.Client()}
+	routes := h.Routes()
+	ts := httptest.NewServer(routes)
+	s := &Server{URL: ts.URL, DBPath: path, DBURL: url, Service: svc, Store: db, Handler: routes, logs: logs, client: ts.Client()}
 	t.Cleanup(func() {
 		ts.Close()
 		_ = db.Close()
@@ -290,12 +300,19 @@ func (r Response) Data() map[string]any {
 }
 
 // Request sends an SDK-style request: the SDK's headers, this server's
-// account and key unless headers override them ("" deletes one).
+// account and key unless headers override them ("" deletes one). A
+// "Transfer-Encoding: chunked" header sends the body chunked, without a
+// Content-Length.
 func (s *Server) Request(t testing.TB, method, path, body string, headers map[string]string) Response {
 	t.Helper()
 	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if headers["Transfer-Encoding"] == "chunked" {
+		req.ContentLength, req.TransferEncoding = -1, []string{"chunked"}
+		req.Body, req.GetBody = io.NopCloser(strings.NewReader(body)), nil
+		delete(headers, "Transfer-Encoding")
 	}
 	h := map[string]string{
 		"User-Agent":              "CartGateway-PHP/20221107",

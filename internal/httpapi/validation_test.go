@@ -216,12 +216,18 @@ func TestValidationBadBodies(t *testing.T) {
 		t.Run(path+"/too large", func(t *testing.T) {
 			body := `{"payment_id":"x","pad":"` + strings.Repeat("a", 1<<20) + `"}`
 			apiWantError(t, s.Post(t, path, body), http.StatusRequestEntityTooLarge, "body-too-large")
+			chunked := map[string]string{"Transfer-Encoding": "chunked"}
+			apiWantError(t, s.Request(t, http.MethodPost, path, body, chunked), http.StatusRequestEntityTooLarge, "body-too-large")
 		})
 	}
 	r := s.Request(t, http.MethodPost, "/payment/charge", apitest.PaymentBody("4242424242424242", nil),
 		map[string]string{"Content-Type": "application/json; charset=utf-8"})
 	apiWantApproved(t, r)
-	apiWantPayments(t, s, 1)
+	// A chunked body, without a Content-Length, is read all the same.
+	r = s.Request(t, http.MethodPost, "/payment/charge", apitest.PaymentBody("4242424242424242", nil),
+		map[string]string{"Transfer-Encoding": "chunked"})
+	apiWantApproved(t, r)
+	apiWantPayments(t, s, 2)
 }
 
 func TestValidationRoutes(t *testing.T) {

@@ -37,6 +37,9 @@ type Service struct {
 	auth authCache
 }
 
+// DefaultAuthCacheTTL is how long serve keeps an authentication by default.
+const DefaultAuthCacheTTL = 2 * time.Second
+
 // Caller is the authenticated account and environment of a request.
 type Caller struct {
 	Account     gateway.Account
