@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
@@ -159,8 +160,25 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answer := lookupAnswer{Success: 1, Message: "Payment found", ID: p.ID, Data: newPaymentData(p)}
-	writeRaw(w, http.StatusOK, answer.appendJSON(make([]byte, 0, 2048)))
+	buf := answerBuffers.Get().(*[]byte)
+	out := answer.appendJSON((*buf)[:0])
+	writeRaw(w, http.StatusOK, out) // copies out into the connection's buffer
+	if cap(out) <= maxPooledAnswer {
+		*buf = out[:0]
+		answerBuffers.Put(buf)
+	}
 }
+
+// answerBuffers hold lookup answers while they are written: a fresh 2 KB
+// buffer per lookup was one of its larger allocations.
+var answerBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, 2048)
+	return &b
+}}
+
+// maxPooledAnswer keeps the answer of a payment with many transactions
+// from pinning a large buffer in the pool.
+const maxPooledAnswer = 16 << 10
 
 // paymentData is a payment as lookup shows it: never a card number or CVV.
 type paymentData struct {
