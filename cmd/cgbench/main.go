@@ -180,7 +180,10 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	b := &bench{conns: c.conns, duration: c.duration, seed: c.seed, pid: c.pid, log: stderr, wrk: c.wrk}
+	b := &bench{conns: c.conns, duration: c.duration, seed: c.seed, pid: c.pid, log: stderr, wrk: c.wrk,
+		// A server that is not started with cgbench's own flags may answer
+		// 429s, which are told apart from errors only by reading answers.
+		readAnswers: c.target != "" || len(c.serverArgs) > 0}
 	rep := &report{Machine: thisMachine(), DB: dbKind(c.db), Driver: c.driver, Duration: c.duration.String(), Concurrency: c.conns, Seed: c.seed}
 	if c.lookupExisting > 0 {
 		fmt.Fprintf(stderr, "cgbench: drawing %d payments at random from %s for lookups\n", c.lookupExisting, c.db)

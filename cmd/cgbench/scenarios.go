@@ -56,6 +56,9 @@ type bench struct {
 	pid      int
 	log      io.Writer
 	wrk      string // path of wrk, the driver of timed scenarios; "": vegeta
+	// readAnswers makes wrk hand every answer to the script (see
+	// wrkConfig.readAnswers) in every scenario.
+	readAnswers bool
 
 	orders atomic.Uint64 // order id counter: unique order ids across the run
 	// created holds ids of approved charges and authorizations, in the order
