@@ -200,11 +200,13 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (service.Caller,
 	return c, body, true
 }
 
-// readBody reads a request body of at most MaxBodyBytes. A body of known
-// length, as every SDK request has, is read into a buffer of that size in
-// one go; io.ReadAll would start at 512 bytes and read once more for EOF.
+// readBody reads a request body of at most MaxBodyBytes. A small body of
+// known length, as every SDK request has, is read into a buffer of that
+// size in one go; io.ReadAll would start at 512 bytes and read once more
+// for EOF. A larger one grows as it arrives, so that a Content-Length
+// alone, with no body behind it, makes the server allocate nothing.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if n := r.ContentLength; n >= 0 && n <= MaxBodyBytes {
+	if n := r.ContentLength; n >= 0 && n <= maxPreallocatedBody {
 		body := make([]byte, n)
 		if _, err := io.ReadFull(r.Body, body); err != nil {
 			return nil, err
@@ -213,6 +215,10 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	}
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 }
+
+// maxPreallocatedBody bounds what readBody allocates before the bytes
+// arrive.
+const maxPreallocatedBody = 16 << 10
 
 // statusClientClosed is nginx's 499: the client hung up before its answer.
 const statusClientClosed = 499
