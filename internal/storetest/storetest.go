@@ -1127,20 +1127,7 @@ func testSettleDuringRefunds(t *testing.T, s gateway.Store) {
 			ctx := context.Background()
 			for i := w; i < payments*3; i += 8 {
 				id := ids[i%payments]
-				_ = s.Update(ctx, func(tx gateway.Tx) error {
-					cur, err := tx.PaymentByTransaction(ctx, acct1, gateway.Live, id)
-					if err != nil {
-						return err
-					}
-					after, err := cur.Refund(100)
-					if err != nil {
-						return err
-					}
-					if err := tx.UpdatePayment(ctx, after); err != nil {
-						return err
-					}
-					return tx.InsertTransaction(ctx, transaction(fmt.Sprintf("RS%013d", i), cur, gateway.OpRefund, 100, at(time.Hour)))
-				})
+				_ = refund100(ctx, s, id, fmt.Sprintf("RS%013d", i), at(time.Hour))
 			}
 		})
 	}
@@ -1230,20 +1217,7 @@ func testLookupsSeeWrites(t *testing.T, s gateway.Store) {
 		writers.Go(func() {
 			ctx := context.Background()
 			for n := 1; n <= refunds; n++ {
-				err := s.Update(ctx, func(tx gateway.Tx) error {
-					cur, err := tx.PaymentByTransaction(ctx, acct1, gateway.Live, id)
-					if err != nil {
-						return err
-					}
-					after, err := cur.Refund(100)
-					if err != nil {
-						return err
-					}
-					if err := tx.UpdatePayment(ctx, after); err != nil {
-						return err
-					}
-					return tx.InsertTransaction(ctx, transaction(fmt.Sprintf("R%02d%013d", n, i), cur, gateway.OpRefund, 100, at(time.Duration(n)*time.Second)))
-				})
+				err := refund100(ctx, s, id, fmt.Sprintf("R%02d%013d", n, i), at(time.Duration(n)*time.Second))
 				if err != nil {
 					t.Errorf("refund %d of %s: %v", n, id, err)
 					return
@@ -1273,6 +1247,25 @@ func testLookupsSeeWrites(t *testing.T, s gateway.Store) {
 // checkAuditFilters checks a listing that filters as AuditLog and Ledger do,
 // over three entries: first and third of acct1 at 1 s and 3 s, second of
 // acct2 at 2 s.
+// refund100 refunds 100 minor units of acct1's live payment with
+// transaction id, in one Update, recording the refund as refundID.
+func refund100(ctx context.Context, s gateway.Store, id, refundID string, created time.Time) error {
+	return s.Update(ctx, func(tx gateway.Tx) error {
+		cur, err := tx.PaymentByTransaction(ctx, acct1, gateway.Live, id)
+		if err != nil {
+			return err
+		}
+		after, err := cur.Refund(100)
+		if err != nil {
+			return err
+		}
+		if err := tx.UpdatePayment(ctx, after); err != nil {
+			return err
+		}
+		return tx.InsertTransaction(ctx, transaction(refundID, cur, gateway.OpRefund, 100, created))
+	})
+}
+
 func checkAuditFilters(t *testing.T, what string, list func(gateway.AuditFilter) []string, first, second, third string) {
 	t.Helper()
 	for _, tc := range []struct {
