@@ -355,16 +355,13 @@ func (s *Server) Post(t testing.TB, path, body string) Response {
 	return s.Request(t, http.MethodPost, path, body, nil)
 }
 
-// SDKBody reads a fixture from shared/sdk-requests (the PHP SDK's exact bodies).
+// SDKBody reads a fixture from testdata/sdk-requests: the PHP SDK's exact
+// request bodies, kept in the repository so that a clone stands alone.
 func SDKBody(t testing.TB, name string) string {
 	t.Helper()
-	dir := os.Getenv("CARTGATEWAY_SDK_REQUESTS")
-	if dir == "" {
-		dir = filepath.Join(moduleRoot(t), "..", "shared", "sdk-requests")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, name))
+	b, err := os.ReadFile(filepath.Join(moduleRoot(t), "testdata", "sdk-requests", name))
 	if err != nil {
-		t.Fatalf("SDK fixture: %v (set CARTGATEWAY_SDK_REQUESTS to the sdk-requests folder)", err)
+		t.Fatalf("SDK fixture: %v", err)
 	}
 	return string(bytes.TrimSpace(b))
 }

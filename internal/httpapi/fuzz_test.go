@@ -20,31 +20,14 @@ import (
 // fuzzNow is a fixed clock, so that a fuzz input means the same every run.
 var fuzzNow = time.Date(2026, time.June, 15, 12, 0, 0, 0, time.UTC)
 
-// Inline copies of ../../../shared/sdk-requests, used when that folder is
-// not there (the fuzz tests must run from the module alone).
-var fuzzSDKBodies = map[string]string{
-	"charge.json":            `{"is_sale":true,"firstname":"Test","lastname":"User","email":"user3@example.com","address":"6 Pheasant Run","zip":"07733","amount":2000,"card_number":6011111111111117,"card_cvv":123,"card_expiry_month":10,"card_expiry_year":2031,"order_id":4242,"phone":123456789,"city":"Holmdel","state":"NJ","country":"United States","source":"PHP SDK Test","threeds_cavv":null,"threeds_validated":null,"threeds_transaction_id":null,"threeds_server_transaction_id":null,"threeds_version":null,"threeds_parres_status":null}`,
-	"authorize.json":         `{"firstname":"Test","lastname":"User","email":"user3@example.com","address":"6 Pheasant Run","zip":"07733","amount":2000,"card_number":6011111111111117,"card_cvv":123,"card_expiry_month":10,"card_expiry_year":2031,"order_id":4242,"phone":123456789,"city":"Holmdel","state":"NJ","country":"United States","source":"PHP SDK Test","threeds_cavv":null,"threeds_validated":null,"threeds_transaction_id":null,"threeds_server_transaction_id":null,"threeds_version":null,"threeds_parres_status":null}`,
-	"authorize-minimal.json": `{"firstname":"Test","lastname":"User","email":"user3@example.com","address":"6 Pheasant Run","zip":"07733","amount":2000,"card_number":6011111111111117,"card_cvv":123,"card_expiry_month":10,"card_expiry_year":2031,"order_id":4242,"phone":null,"city":null,"state":null,"country":null,"source":null,"threeds_cavv":null,"threeds_validated":null,"threeds_transaction_id":null,"threeds_server_transaction_id":null,"threeds_version":null,"threeds_parres_status":null}`,
-	"capture.json":           `{"amount":1025,"authorized_payment_id":"AMB8PUM9HPLZ7NJ"}`,
-	"refund.json":            `{"amount":1025,"payment_id":"AMB8PUM9HPLZ7NJ"}`,
-	"void.json":              `{"payment_id":"AMB8PUM9HPLZ7NJ"}`,
-	"lookup.json":            `{"payment_id":"AMB8PUM9HPLZ7NJ"}`,
-}
-
-// fuzzSDKBody returns an SDK fixture: from CARTGATEWAY_SDK_REQUESTS or
-// ../../../shared/sdk-requests when present, else the inline copy.
+// fuzzSDKBody returns an SDK fixture from the repository's
+// testdata/sdk-requests (the PHP SDK's exact bodies).
 func fuzzSDKBody(name string) []byte {
-	dirs := []string{os.Getenv("CARTGATEWAY_SDK_REQUESTS"), filepath.Join("..", "..", "..", "shared", "sdk-requests")}
-	for _, dir := range dirs {
-		if dir == "" {
-			continue
-		}
-		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
-			return []byte(strings.TrimSpace(string(b)))
-		}
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "sdk-requests", name))
+	if err != nil {
+		panic("SDK fixture: " + err.Error())
 	}
-	return []byte(fuzzSDKBodies[name])
+	return []byte(strings.TrimSpace(string(b)))
 }
 
 // fuzzOddBodies are inputs every decoder must survive.
