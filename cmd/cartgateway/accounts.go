@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"text/tabwriter"
@@ -13,8 +12,8 @@ import (
 )
 
 // withService opens the store for one operator command.
-func withService(ctx context.Context, sf *storeFlags, fn func(*service.Service) error) error {
-	db, svc, err := sf.open(ctx)
+func withService(ctx context.Context, sf *storeFlags, c creation, fn func(*service.Service) error) error {
+	db, svc, err := sf.open(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -22,113 +21,166 @@ func withService(ctx context.Context, sf *storeFlags, fn func(*service.Service) 
 	return fn(svc)
 }
 
-func accounts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("accounts: missing subcommand (create, list, key-add, key-revoke)")
-	}
-	fs := newFlagSet("accounts "+args[0], stderr)
-	var sf storeFlags
-	sf.register(fs)
-	switch args[0] {
-	case "create":
-		name := fs.String("name", "", "merchant name (required)")
-		id := fs.String("id", "", "account id to use (digits), e.g. to import an existing merchant; random if empty")
-		key := fs.String("key", "", "private key to use, e.g. to import an existing merchant; random if empty")
-		env := fs.String("environment", "sandbox", "environment of the key: sandbox or live")
-		currency := fs.String("currency", "USD", "settlement currency (ISO 4217)")
-		if err := fs.Parse(args[1:]); err != nil {
+type accountsCmd struct {
+	Create    accountsCreateCmd    `cmd:"" help:"Create a merchant account with one key (creates the database if needed)."`
+	List      accountsListCmd      `cmd:"" help:"List accounts and their keys (the last 4 characters only)."`
+	KeyAdd    accountsKeyAddCmd    `cmd:"" name:"key-add" help:"Add a key to an account."`
+	KeyRevoke accountsKeyRevokeCmd `cmd:"" name:"key-revoke" help:"Revoke a key of an account."`
+}
+
+func (accountsCmd) Help() string {
+	return `Examples:
+  cartgateway accounts create --name "Example Shop"
+  cartgateway accounts list
+  cartgateway accounts key-add --account 7769 --environment live
+  cartgateway accounts key-revoke --account 7769 --key-id KEYID`
+}
+
+type accountsCreateCmd struct {
+	storeFlags  `embed:""`
+	Name        string `name:"name" required:"" help:"Merchant name."`
+	ID          string `name:"id" placeholder:"DIGITS" help:"Account id to use (1-18 digits), e.g. to import an existing merchant; random if empty."`
+	Key         string `name:"key" help:"Private key to use (at least 20 characters), e.g. to import an existing merchant; random if empty."`
+	Environment string `name:"environment" default:"sandbox" enum:"sandbox,live" help:"Environment of the key: sandbox or live."`
+	Currency    string `name:"currency" default:"USD" help:"Settlement currency (ISO 4217)."`
+}
+
+func (accountsCreateCmd) Help() string {
+	return `Prints the account id and the private key once. Creates the database (and its
+secret file) if it does not exist, so that existing credentials can be imported
+before the first "serve".
+
+Examples:
+  cartgateway accounts create --name "Example Shop"
+  cartgateway accounts create --name "SDK test" --id 7769 --key 05bea34479dd7fc488c1ce774400e9a0bfea02b1
+  cartgateway accounts create --name "Shop EU" --currency EUR --environment live`
+}
+
+func (c *accountsCreateCmd) Run(e *env) error {
+	return withService(e.ctx, &c.storeFlags, mayCreate, func(s *service.Service) error {
+		a, secret, err := s.CreateAccount(e.ctx, service.NewAccount{ID: c.ID, Name: c.Name, Currency: c.Currency, Key: c.Key, Environment: gateway.Environment(c.Environment)})
+		if err != nil {
 			return err
 		}
-		return withService(ctx, &sf, func(s *service.Service) error {
-			a, secret, err := s.CreateAccount(ctx, service.NewAccount{ID: *id, Name: *name, Currency: *currency, Key: *key, Environment: gateway.Environment(*env)})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "account_id: %s\nprivate_key: %s\nenvironment: %s\ncurrency: %s\n", a.ID, secret, envOrDefault(*env), a.Currency)
-			return nil
-		})
-	case "list":
-		if err := fs.Parse(args[1:]); err != nil {
+		fmt.Fprintf(e.stdout, "account_id: %s\nprivate_key: %s\nenvironment: %s\ncurrency: %s\n", a.ID, secret, c.Environment, a.Currency)
+		return nil
+	})
+}
+
+type accountsListCmd struct {
+	storeFlags `embed:""`
+}
+
+func (accountsListCmd) Help() string {
+	return `Example:
+  cartgateway accounts list --db /var/lib/cartgateway/cartgateway.db`
+}
+
+func (c *accountsListCmd) Run(e *env) error {
+	return withService(e.ctx, &c.storeFlags, mustExist, func(s *service.Service) error {
+		list, keys, err := s.Accounts(e.ctx)
+		if err != nil {
 			return err
 		}
-		return withService(ctx, &sf, func(s *service.Service) error {
-			list, keys, err := s.Accounts(ctx)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ACCOUNT\tNAME\tCURRENCY\tKEY ID\tENVIRONMENT\tKEY ENDS\tSTATE")
-			for _, a := range list {
-				for _, k := range keys[a.ID] {
-					state := "active"
-					if !k.RevokedAt.IsZero() {
-						state = "revoked " + k.RevokedAt.UTC().Format("2006-01-02")
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t…%s\t%s\n", a.ID, a.Name, a.Currency, k.ID, k.Environment, k.Hint, state)
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ACCOUNT\tNAME\tCURRENCY\tKEY ID\tENVIRONMENT\tKEY ENDS\tSTATE")
+		for _, a := range list {
+			for _, k := range keys[a.ID] {
+				state := "active"
+				if !k.RevokedAt.IsZero() {
+					state = "revoked " + k.RevokedAt.UTC().Format("2006-01-02")
 				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t…%s\t%s\n", a.ID, a.Name, a.Currency, k.ID, k.Environment, k.Hint, state)
 			}
-			return tw.Flush()
-		})
-	case "key-add":
-		account := fs.String("account", "", "account id (required)")
-		key := fs.String("key", "", "private key to use; random if empty")
-		env := fs.String("environment", "sandbox", "environment of the key: sandbox or live")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
 		}
-		return withService(ctx, &sf, func(s *service.Service) error {
-			k, secret, err := s.AddKey(ctx, *account, gateway.Environment(envOrDefault(*env)), *key)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "key_id: %s\nprivate_key: %s\nenvironment: %s\n", k.ID, secret, k.Environment)
-			return nil
-		})
-	case "key-revoke":
-		account := fs.String("account", "", "account id (required)")
-		keyID := fs.String("key-id", "", "id of the key to revoke, as accounts list shows it (required)")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		return withService(ctx, &sf, func(s *service.Service) error {
-			if err := s.RevokeKey(ctx, *account, *keyID); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "revoked key %s of account %s\n", *keyID, *account)
-			return nil
-		})
-	default:
-		return fmt.Errorf("accounts: unknown subcommand %q", args[0])
-	}
+		return tw.Flush()
+	})
 }
 
-func envOrDefault(env string) string {
-	if env == "" {
-		return string(gateway.Sandbox)
-	}
-	return env
+type accountsKeyAddCmd struct {
+	storeFlags  `embed:""`
+	Account     string `name:"account" required:"" placeholder:"ID" help:"Account id."`
+	Key         string `name:"key" help:"Private key to use (at least 20 characters); random if empty."`
+	Environment string `name:"environment" default:"sandbox" enum:"sandbox,live" help:"Environment of the key: sandbox or live."`
 }
 
-func settle(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("settle", stderr)
-	var sf storeFlags
-	sf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
+func (accountsKeyAddCmd) Help() string {
+	return `Prints the new key's id and the key once. An account can hold several active
+keys: add the new one, deploy it, then revoke the old one.
+
+Examples:
+  cartgateway accounts key-add --account 7769
+  cartgateway accounts key-add --account 7769 --environment live`
+}
+
+func (c *accountsKeyAddCmd) Run(e *env) error {
+	return withService(e.ctx, &c.storeFlags, mustExist, func(s *service.Service) error {
+		k, secret, err := s.AddKey(e.ctx, c.Account, gateway.Environment(c.Environment), c.Key)
+		if err != nil {
+			return accountError(err, c.Account)
+		}
+		fmt.Fprintf(e.stdout, "key_id: %s\nprivate_key: %s\nenvironment: %s\n", k.ID, secret, k.Environment)
+		return nil
+	})
+}
+
+type accountsKeyRevokeCmd struct {
+	storeFlags `embed:""`
+	Account    string `name:"account" required:"" placeholder:"ID" help:"Account id."`
+	KeyID      string `name:"key-id" required:"" placeholder:"KEYID" help:"Id of the key to revoke, as accounts list shows it."`
+}
+
+func (accountsKeyRevokeCmd) Help() string {
+	return `Example:
+  cartgateway accounts key-revoke --account 7769 --key-id KEYID`
+}
+
+func (c *accountsKeyRevokeCmd) Run(e *env) error {
+	return withService(e.ctx, &c.storeFlags, mustExist, func(s *service.Service) error {
+		if err := s.RevokeKey(e.ctx, c.Account, c.KeyID); err != nil {
+			if gateway.ErrorKind(err) == gateway.KindNotFound {
+				return fmt.Errorf("account %s has no active key %s (see cartgateway accounts list)", c.Account, c.KeyID)
+			}
+			return err
+		}
+		fmt.Fprintf(e.stdout, "revoked key %s of account %s\n", c.KeyID, c.Account)
+		return nil
+	})
+}
+
+// accountError names the account that an operator command did not find.
+func accountError(err error, account string) error {
+	if gateway.ErrorKind(err) == gateway.KindNotFound {
+		return fmt.Errorf("there is no account %s (see cartgateway accounts list)", account)
 	}
-	return withService(ctx, &sf, func(s *service.Service) error {
-		b, err := s.Settle(ctx)
+	return err
+}
+
+type settleCmd struct {
+	storeFlags `embed:""`
+}
+
+func (settleCmd) Help() string {
+	return `Settles every captured payment of every account in one batch and prints the
+batch's totals per currency. "serve" does the same daily at --settle-at.
+
+Example:
+  cartgateway settle --db /var/lib/cartgateway/cartgateway.db`
+}
+
+func (c *settleCmd) Run(e *env) error {
+	return withService(e.ctx, &c.storeFlags, mustExist, func(s *service.Service) error {
+		b, err := s.Settle(e.ctx)
 		if err != nil {
 			return err
 		}
 		if b.Count == 0 {
-			fmt.Fprintln(stdout, "no captured payments to settle")
+			fmt.Fprintln(e.stdout, "no captured payments to settle")
 			return nil
 		}
-		fmt.Fprintf(stdout, "batch %s closed at %s: %d payments\n", b.ID, b.ClosedAt.Format("2006-01-02T15:04:05Z"), b.Count)
+		fmt.Fprintf(e.stdout, "batch %s closed at %s: %d payments\n", b.ID, b.ClosedAt.Format("2006-01-02T15:04:05Z"), b.Count)
 		for _, cur := range slices.Sorted(maps.Keys(b.Totals)) {
-			fmt.Fprintf(stdout, "  %s %d (net of refunds, minor units)\n", cur, b.Totals[cur])
+			fmt.Fprintf(e.stdout, "  %s %d (net of refunds, minor units)\n", cur, b.Totals[cur])
 		}
 		return nil
 	})

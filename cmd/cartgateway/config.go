@@ -1,138 +1,187 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
-	"os"
+	"math"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/cartgateway/cartgateway/internal/gateway"
-	"github.com/cartgateway/cartgateway/internal/postgres"
-	"github.com/cartgateway/cartgateway/internal/sandbox"
-	"github.com/cartgateway/cartgateway/internal/service"
-	"github.com/cartgateway/cartgateway/internal/sqlite"
-	"github.com/cartgateway/cartgateway/internal/sqlstore"
+	"github.com/alecthomas/kong"
+
+	"github.com/cartgateway/cartgateway/internal/limit"
 )
 
-// storeFlags are the flags every command shares: where the data lives.
-type storeFlags struct {
-	db         string
-	secretFile string
-	pgMaxConns int
-	// lookupCache is the SQLite lookup cache's lag behind other processes'
-	// changes (0: no cache); only serve sets it.
-	lookupCache time.Duration
-}
+// Flag value types. Each parses its text strictly, from the command line and
+// from its environment variable alike (kong parses both through Decode), and
+// names the accepted form when it refuses; kong prefixes the flag and, for a
+// variable, appends its name and value.
 
-func envOr(name, fallback string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return fallback
-}
+// rate is a number of events per second (or minute) at or above 0, where 0
+// turns the limit off.
+type rate float64
 
-func (f *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.db, "db", envOr("CARTGATEWAY_DB", "cartgateway.db"), "SQLite database file, or a postgres:// URL (env CARTGATEWAY_DB)")
-	fs.IntVar(&f.pgMaxConns, "pg-max-conns", envInt("CARTGATEWAY_PG_MAX_CONNS", 20), "PostgreSQL connection pool size per process (env CARTGATEWAY_PG_MAX_CONNS)")
-	fs.StringVar(&f.secretFile, "secret-file", os.Getenv("CARTGATEWAY_SECRET_FILE"),
-		"file holding the server secret that keys card fingerprints and request hashes; created with mode 0600 if absent (env CARTGATEWAY_SECRET_FILE; default DB.secret for SQLite, required for PostgreSQL unless env CARTGATEWAY_SECRET gives the secret itself)")
-}
-
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("cartgateway "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-func envInt(name string, fallback int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return n
-	}
-	return fallback
-}
-
-// openStore opens the SQLite file or PostgreSQL database that --db names.
-func (f *storeFlags) openStore(ctx context.Context) (*sqlstore.DB, error) {
-	if postgres.IsURL(f.db) {
-		return postgres.Open(ctx, f.db, postgres.Options{MaxConns: f.pgMaxConns})
-	}
-	opt := sqlite.DefaultOptions
-	opt.LookupCache = f.lookupCache
-	return sqlite.OpenWith(ctx, f.db, opt)
-}
-
-// open opens the store and builds the payment service on it.
-func (f *storeFlags) open(ctx context.Context) (*sqlstore.DB, *service.Service, error) {
-	secret, err := f.secret()
+func (r *rate) Decode(ctx *kong.DecodeContext) error {
+	s, err := popText(ctx, "rate")
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	db, err := f.openStore(ctx)
-	if err != nil {
-		return nil, nil, err
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return fmt.Errorf("%q is not a rate: want a number of at least 0, e.g. 1000 (0 turns the limit off)", s)
 	}
-	svc := &service.Service{
-		Store:          db,
-		Processors:     map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{}},
-		FingerprintKey: secret,
-		Now:            time.Now,
-	}
-	return db, svc, nil
+	*r = rate(v)
+	return nil
 }
 
-// secret returns the server's secret: from CARTGATEWAY_SECRET, else from the
-// secret file, which is generated (0600) on first start.
-func (f *storeFlags) secret() ([]byte, error) {
-	if s := os.Getenv("CARTGATEWAY_SECRET"); s != "" {
-		if len(s) < 32 {
-			return nil, errors.New("CARTGATEWAY_SECRET must be at least 32 characters")
-		}
-		return []byte(s), nil
-	}
-	path := f.secretFile
-	switch {
-	case path != "":
-	case postgres.IsURL(f.db):
-		// Every instance on one database must key fingerprints and request
-		// hashes alike: a file generated per host would silently differ.
-		return nil, errors.New("on PostgreSQL, give every instance the same server secret: set CARTGATEWAY_SECRET or --secret-file")
-	default:
-		path = f.db + ".secret"
-	}
-	b, err := os.ReadFile(path)
-	if err == nil {
-		s := strings.TrimSpace(string(b))
-		if len(s) < 32 {
-			return nil, fmt.Errorf("secret file %s: must hold at least 32 characters", path)
-		}
-		return []byte(s), nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("secret file: %w", err)
-	}
-	raw := make([]byte, 32)
-	_, _ = rand.Read(raw)
-	s := hex.EncodeToString(raw)
-	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+func (r rate) String() string { return strconv.FormatFloat(float64(r), 'f', -1, 64) }
+
+// span is a duration at or above 0 in Go's notation (10m, 30s, 1h30m).
+type span time.Duration
+
+func (d *span) Decode(ctx *kong.DecodeContext) error {
+	s, err := popText(ctx, "duration")
 	if err != nil {
-		if errors.Is(err, os.ErrExist) { // another process made it first
-			return f.secret()
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q is not a duration: want a number with a unit, e.g. 10m, 30s, 1h30m or 0", s)
+	}
+	*d = span(v)
+	return nil
+}
+
+func (d span) String() string { return time.Duration(d).String() }
+
+// count is a whole number of at least 1.
+type count int
+
+func (n *count) Decode(ctx *kong.DecodeContext) error {
+	s, err := popText(ctx, "number")
+	if err != nil {
+		return err
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 1 {
+		return fmt.Errorf("%q is not a count: want a whole number of at least 1, e.g. 20", s)
+	}
+	*n = count(v)
+	return nil
+}
+
+func (n count) String() string { return strconv.Itoa(int(n)) }
+
+// hostPort is a listen address, HOST:PORT.
+type hostPort string
+
+func (a *hostPort) Decode(ctx *kong.DecodeContext) error {
+	s, err := popText(ctx, "address")
+	if err != nil {
+		return err
+	}
+	if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
+		return fmt.Errorf("%q is not an address: want HOST:PORT, e.g. 127.0.0.1:8080 or :8080", s)
+	}
+	*a = hostPort(s)
+	return nil
+}
+
+func (a hostPort) String() string { return string(a) }
+
+// loopbackAddr is a HOST:PORT on a loopback address, or empty (off).
+type loopbackAddr string
+
+func (a *loopbackAddr) Decode(ctx *kong.DecodeContext) error {
+	s, err := popText(ctx, "address")
+	if err != nil {
+		return err
+	}
+	if s != "" {
+		host, _, err := net.SplitHostPort(s)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return fmt.Errorf("%q: want a loopback HOST:PORT such as 127.0.0.1:6060 (profiles reveal memory contents), or empty for off", s)
 		}
-		return nil, fmt.Errorf("create secret file: %w", err)
 	}
-	if _, err := fh.WriteString(s + "\n"); err != nil {
-		_ = fh.Close()
-		return nil, fmt.Errorf("write secret file: %w", err)
+	*a = loopbackAddr(s)
+	return nil
+}
+
+func (a loopbackAddr) String() string { return string(a) }
+
+// cutoff is the daily settlement time, HH:MM in UTC, or "off".
+type cutoff struct {
+	text string
+	at   time.Duration // after midnight UTC; -1 for off
+}
+
+func (c *cutoff) Decode(ctx *kong.DecodeContext) error {
+	s, err := popText(ctx, "time")
+	if err != nil {
+		return err
 	}
-	if err := fh.Close(); err != nil {
-		return nil, err
+	at, err := parseCutoff(s)
+	if err != nil {
+		return err
 	}
-	return []byte(s), nil
+	*c = cutoff{text: s, at: at}
+	return nil
+}
+
+func (c cutoff) String() string { return c.text }
+
+// parseCutoff reads HH:MM (UTC) as a duration after midnight; -1 for "off".
+func parseCutoff(s string) (time.Duration, error) {
+	if strings.EqualFold(s, "off") {
+		return -1, nil
+	}
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a time of day: want HH:MM in UTC, e.g. 00:00 or 18:30, or off", s)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+// proxies is a comma-separated list of trusted reverse proxies.
+type proxies struct {
+	text string
+	list limit.Proxies
+}
+
+func (p *proxies) Decode(ctx *kong.DecodeContext) error {
+	s, err := popText(ctx, "list")
+	if err != nil {
+		return err
+	}
+	list, err := limit.ParseProxies(s)
+	if err != nil {
+		return fmt.Errorf("%w (want comma-separated CIDRs or addresses, e.g. 127.0.0.1/32,10.0.0.5)", err)
+	}
+	*p = proxies{text: s, list: list}
+	return nil
+}
+
+func (p proxies) String() string { return p.list.String() }
+
+// popText takes the flag's value as text.
+func popText(ctx *kong.DecodeContext, what string) (string, error) {
+	var s string
+	err := ctx.Scan.PopValueInto(what, &s)
+	return strings.TrimSpace(s), err
+}
+
+// redactURL hides a password in a database URL, in its user part or its
+// query, before it is logged or printed.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return s
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }

@@ -5,69 +5,125 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/alecthomas/kong"
+
+	"github.com/cartgateway/cartgateway/internal/httpapi"
 	"github.com/cartgateway/cartgateway/internal/service"
+	"github.com/cartgateway/cartgateway/internal/sqlite"
 )
 
-const usage = `cartgateway: a self-hostable payment gateway speaking the CartGateway API.
+// cli is the command line: one struct per command, flags as tagged fields
+// (docs/adr/0008-command-line.md).
+type cli struct {
+	Version kong.VersionFlag `help:"Print the version and exit."`
 
-Usage:
-  cartgateway serve    [--addr HOST:PORT] [--db PATH] [flags]   run the gateway
-  cartgateway accounts create --name NAME [--id ID] [--key KEY] [--environment sandbox|live] [--currency USD]
-  cartgateway accounts list
-  cartgateway accounts key-add --account ID [--key KEY] [--environment sandbox|live]
-  cartgateway accounts key-revoke --account ID --key-id KEYID
-  cartgateway settle   close the settlement batch now
-  cartgateway audit [--account ID] [--since RFC3339] [--limit N]   the audit log of state changes
-  cartgateway migrate-data --from SQLITE-PATH --to POSTGRES-URL   copy all data to an empty store, verified
+	Serve       serveCmd       `cmd:"" help:"Run the gateway."`
+	Accounts    accountsCmd    `cmd:"" help:"Create and list merchant accounts; add and revoke their keys."`
+	Settle      settleCmd      `cmd:"" help:"Close the settlement batch now."`
+	Audit       auditCmd       `cmd:"" help:"Print the audit log of state changes, newest first."`
+	MigrateData migrateDataCmd `cmd:"" name:"migrate-data" help:"Copy all data to an empty store (e.g. SQLite to PostgreSQL), verified, with its secret."`
+	VersionCmd  versionCmd     `cmd:"" name:"version" help:"Print the version, commit and build date."`
+}
 
-Every command takes --db PATH-OR-URL (env CARTGATEWAY_DB, default cartgateway.db;
-a postgres:// URL selects PostgreSQL).
-Run "cartgateway COMMAND -h" for a command's flags.
-`
+const description = `A self-hostable payment gateway speaking the CartGateway API.
+
+Every command takes --db (env CARTGATEWAY_DB; default cartgateway.db): a SQLite
+file, or a postgres:// URL. Run "cartgateway COMMAND --help" for a command's
+flags and examples.`
+
+// env is what a command runs with.
+type env struct {
+	ctx            context.Context
+	stdout, stderr io.Writer
+}
+
+// exit is kong's request to end the program (after --help or --version).
+type exit struct{ code int }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "cartgateway:", err)
-		}
+		fmt.Fprintln(os.Stderr, "cartgateway:", err)
 		os.Exit(2)
 	}
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// newParser builds the command line's parser. Defaults that live in the
+// packages are interpolated, so that help, docs tests and behaviour share
+// one value.
+func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
+	return kong.New(c,
+		kong.Name("cartgateway"),
+		kong.Description(description),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exit{code}) }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+		kong.Vars{
+			"version":              versionText(),
+			"default_rate_ip":      rate(httpapi.DefaultIPRate).String(),
+			"default_rate_acct":    rate(httpapi.DefaultAccountRate).String(),
+			"default_auth_fail":    rate(httpapi.DefaultAuthFailuresPerMinute).String(),
+			"default_auth_cache":   service.DefaultAuthCacheTTL.String(),
+			"default_lookup_cache": sqlite.DefaultLookupCache.String(),
+		},
+	)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	var c cli
+	parser, err := newParser(&c, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(exit)
+			if !ok {
+				panic(r)
+			}
+			if e.code != 0 {
+				err = fmt.Errorf("exit status %d", e.code)
+			}
+		}
+	}()
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		parser.Stdout = stderr
+		func() {
+			defer func() { _ = recover() }() // kong's exit after the help
+			_, _ = parser.Parse([]string{"--help"})
+		}()
+		return errors.New("no command given")
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		return usageError(err)
 	}
 	// Operator commands act as the user running them (the audit log); the
 	// server's own changes are by "system".
-	cli := service.WithActor(ctx, cliActor())
-	switch args[0] {
-	case "serve":
-		return serve(ctx, args[1:], stdout, stderr)
-	case "accounts":
-		return accounts(cli, args[1:], stdout, stderr)
-	case "settle":
-		return settle(cli, args[1:], stdout, stderr)
-	case "audit":
-		return audit(cli, args[1:], stdout, stderr)
-	case "migrate-data":
-		return migrateData(cli, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", args[0])
+	if kctx.Command() != "serve" {
+		ctx = service.WithActor(ctx, cliActor())
 	}
+	return kctx.Run(&env{ctx: ctx, stdout: stdout, stderr: stderr})
+}
+
+// usageError adds to a parse error where to read the command's usage.
+func usageError(err error) error {
+	var pe *kong.ParseError
+	if errors.As(err, &pe) && pe.Context != nil {
+		path := "cartgateway"
+		if cmd := pe.Context.Command(); cmd != "" {
+			path += " " + strings.Join(strings.Fields(strings.NewReplacer("<", "", ">", "").Replace(cmd)), " ")
+		}
+		return fmt.Errorf("%w (see %q)", err, path+" --help")
+	}
+	return err
 }

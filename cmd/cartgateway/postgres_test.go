@@ -217,8 +217,9 @@ func TestPostgresOutage(t *testing.T) {
 	if stop == "" || start == "" {
 		t.Skip("CARTGATEWAY_TEST_PG_STOP/START are not set (scripts/postgres.sh sets them)")
 	}
+	t.Setenv("CARTGATEWAY_SECRET", testSecret) // the secret the gateway process gets
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"accounts", "create", "--db", db, "--name", "Outage", "--id", testAccount, "--key", testKey, "--secret-file", filepath.Join(t.TempDir(), "s")}, &out, &out); err != nil {
+	if err := run(context.Background(), []string{"accounts", "create", "--db", db, "--name", "Outage", "--id", testAccount, "--key", testKey}, &out, &out); err != nil {
 		t.Fatalf("accounts create: %v\n%s", err, out.String())
 	}
 	gw := startProcess(t, db)
@@ -272,8 +273,10 @@ func TestMigrateDataToPostgres(t *testing.T) {
 	pg := pgtest.URL(t)
 	dir := t.TempDir()
 	lite := filepath.Join(dir, "gw.db")
-	runCmd(t, "accounts", "create", "--db", lite, "--name", "Mover", "--id", testAccount, "--key", testKey)
+	// The processes get testSecret; the database records it when the
+	// account is created, and refuses any other secret from then on.
 	t.Setenv("CARTGATEWAY_SECRET", testSecret)
+	runCmd(t, "accounts", "create", "--db", lite, "--name", "Mover", "--id", testAccount, "--key", testKey)
 
 	gw := startProcess(t, lite)
 	var ids []string

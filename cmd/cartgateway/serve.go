@@ -10,79 +10,91 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/url"
 	"os"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/alecthomas/kong"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/httpapi"
-	"github.com/cartgateway/cartgateway/internal/limit"
 	"github.com/cartgateway/cartgateway/internal/service"
-	"github.com/cartgateway/cartgateway/internal/sqlite"
 )
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", stderr)
-	var sf storeFlags
-	sf.register(fs)
-	addr := fs.String("addr", envOr("CARTGATEWAY_ADDR", "127.0.0.1:8080"), "listen address (env CARTGATEWAY_ADDR)")
-	dupWindow := fs.Duration("duplicate-window", envDuration("CARTGATEWAY_DUPLICATE_WINDOW", 10*time.Minute),
-		"refuse a repeated charge/authorize (same order id, amount, card) without Idempotency-Key within this window; 0 disables (env CARTGATEWAY_DUPLICATE_WINDOW)")
-	authCacheTTL := fs.Duration("auth-cache-ttl", envDuration("CARTGATEWAY_AUTH_CACHE_TTL", service.DefaultAuthCacheTTL),
-		"remember a successful authentication this long; a revoked key keeps working at most this long; 0 disables (env CARTGATEWAY_AUTH_CACHE_TTL)")
-	fs.DurationVar(&sf.lookupCache, "lookup-cache", envDuration("CARTGATEWAY_LOOKUP_CACHE", sqlite.DefaultLookupCache),
-		"SQLite: answer repeated lookups from memory, checking this often for changes by other processes (cartgateway settle from a shell), which show within this time; 0 disables (env CARTGATEWAY_LOOKUP_CACHE)")
-	settleAt := fs.String("settle-at", envOr("CARTGATEWAY_SETTLE_AT", "00:00"), "daily batch close time, HH:MM UTC, or \"off\" (env CARTGATEWAY_SETTLE_AT)")
-	logLevel := fs.String("log-level", envOr("CARTGATEWAY_LOG_LEVEL", "info"), "debug, info, warn or error (env CARTGATEWAY_LOG_LEVEL)")
-	pprofAddr := fs.String("pprof-addr", os.Getenv("CARTGATEWAY_PPROF_ADDR"), "serve Go's pprof profiles on this address (loopback only; off when empty) (env CARTGATEWAY_PPROF_ADDR)")
-	rateIP := fs.Float64("rate-ip", envFloat("CARTGATEWAY_RATE_IP", httpapi.DefaultIPRate),
-		"requests per second per client IP (IPv6: per /64), burst twice that; /healthz and /metrics are exempt; 0 disables (env CARTGATEWAY_RATE_IP)")
-	rateAccount := fs.Float64("rate-account", envFloat("CARTGATEWAY_RATE_ACCOUNT", httpapi.DefaultAccountRate),
-		"requests per second per account, burst twice that; 0 disables (env CARTGATEWAY_RATE_ACCOUNT)")
-	authFailures := fs.Float64("auth-failures", envFloat("CARTGATEWAY_AUTH_FAILURES", httpapi.DefaultAuthFailuresPerMinute),
-		"failed authentications per minute per client IP, burst twice that; past it the IP's API requests answer 429; 0 disables (env CARTGATEWAY_AUTH_FAILURES)")
-	trusted := fs.String("trusted-proxies", envOr("CARTGATEWAY_TRUSTED_PROXIES", ""),
-		"comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed, e.g. 127.0.0.1/32; default none (env CARTGATEWAY_TRUSTED_PROXIES)")
-	tlsCert := fs.String("tls-cert", envOr("CARTGATEWAY_TLS_CERT", ""), "PEM certificate (chain) file: serve HTTPS; needs --tls-key (env CARTGATEWAY_TLS_CERT)")
-	tlsKey := fs.String("tls-key", envOr("CARTGATEWAY_TLS_KEY", ""), "PEM private key file of --tls-cert (env CARTGATEWAY_TLS_KEY)")
-	if err := fs.Parse(args); err != nil {
-		return err
+// serveCmd runs the gateway. Each flag is one field: its tag holds its
+// name, environment variable, default and help, which the help text, the
+// docs test (docs_test.go) and --print-config all read.
+type serveCmd struct {
+	storeFlags `embed:""`
+
+	Addr            hostPort     `name:"addr" env:"CARTGATEWAY_ADDR" default:"127.0.0.1:8080" help:"Listen address."`
+	DuplicateWindow span         `name:"duplicate-window" env:"CARTGATEWAY_DUPLICATE_WINDOW" default:"10m" help:"Refuse a repeated charge/authorize (same order id, amount, card) without Idempotency-Key within this window; 0 disables."`
+	AuthCacheTTL    span         `name:"auth-cache-ttl" env:"CARTGATEWAY_AUTH_CACHE_TTL" default:"${default_auth_cache}" help:"Remember a successful authentication this long; a revoked key keeps working at most this long; 0 disables."`
+	LookupCache     span         `name:"lookup-cache" env:"CARTGATEWAY_LOOKUP_CACHE" default:"${default_lookup_cache}" help:"SQLite: answer repeated lookups from memory; changes by other processes (cartgateway settle from a shell) show within this time; 0 disables."`
+	SettleAt        cutoff       `name:"settle-at" env:"CARTGATEWAY_SETTLE_AT" default:"00:00" help:"Daily settlement cut-off, HH:MM in UTC, or off."`
+	LogLevel        string       `name:"log-level" env:"CARTGATEWAY_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	PprofAddr       loopbackAddr `name:"pprof-addr" env:"CARTGATEWAY_PPROF_ADDR" placeholder:"HOST:PORT" help:"Serve Go's pprof profiles on this loopback address; off when empty."`
+	RateIP          rate         `name:"rate-ip" env:"CARTGATEWAY_RATE_IP" default:"${default_rate_ip}" help:"Requests per second per client IP (IPv6: per /64), burst twice that; /healthz and /metrics are exempt; 0 disables."`
+	RateAccount     rate         `name:"rate-account" env:"CARTGATEWAY_RATE_ACCOUNT" default:"${default_rate_acct}" help:"Requests per second per account, burst twice that; 0 disables."`
+	AuthFailures    rate         `name:"auth-failures" env:"CARTGATEWAY_AUTH_FAILURES" default:"${default_auth_fail}" help:"Failed authentications per minute per client IP, burst twice that; past it the IP's API requests answer 429; 0 disables."`
+	TrustedProxies  proxies      `name:"trusted-proxies" env:"CARTGATEWAY_TRUSTED_PROXIES" placeholder:"CIDRS" help:"Comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed; default none."`
+	TLSCert         string       `name:"tls-cert" env:"CARTGATEWAY_TLS_CERT" placeholder:"FILE" help:"PEM certificate (chain) file: serve HTTPS; needs --tls-key."`
+	TLSKey          string       `name:"tls-key" env:"CARTGATEWAY_TLS_KEY" placeholder:"FILE" help:"PEM private key file of --tls-cert."`
+	PrintConfig     bool         `name:"print-config" help:"Print the effective configuration (secrets redacted) and exit."`
+}
+
+func (serveCmd) Help() string {
+	return `Runs the HTTP API on --addr with the database --db, which it creates (with a
+secret file beside it) if it does not exist. On an empty database it creates a
+sandbox account and prints its id and key once. SIGINT or SIGTERM stop it
+gracefully. Every flag but --print-config has an environment variable ($NAME); a flag
+wins over its variable.
+
+Examples:
+  cartgateway serve
+  cartgateway serve --addr 127.0.0.1:9090 --db /var/lib/cartgateway/cartgateway.db
+  CARTGATEWAY_DB=postgres://gw@db/cg CARTGATEWAY_SECRET=... cartgateway serve
+  cartgateway serve --print-config`
+}
+
+func (c *serveCmd) Validate() error {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
 	}
-	proxies, err := limit.ParseProxies(*trusted)
-	if err != nil {
-		return fmt.Errorf("--trusted-proxies: %w", err)
-	}
-	tuneGC()
-	tlsConfig, err := serverTLS(*tlsCert, *tlsKey)
-	if err != nil {
-		return err
+	return nil
+}
+
+func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
+	ctx, stdout, stderr := e.ctx, e.stdout, e.stderr
+	if c.PrintConfig {
+		return printConfig(stdout, kctx)
 	}
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	cutoff, err := parseCutoff(*settleAt)
+	tuneGC()
+	tlsConfig, err := serverTLS(c.TLSCert, c.TLSKey)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	db, svc, err := sf.open(ctx)
+	sf := c.storeFlags
+	sf.lookupCache = time.Duration(c.LookupCache)
+	db, svc, err := sf.open(ctx, mayCreate)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	svc.DuplicateWindow = *dupWindow
-	svc.AuthCacheTTL = *authCacheTTL
+	svc.DuplicateWindow = time.Duration(c.DuplicateWindow)
+	svc.AuthCacheTTL = time.Duration(c.AuthCacheTTL)
 	if err := bootstrap(ctx, svc, stdout); err != nil {
 		return err
 	}
 
-	h := &httpapi.Handler{Service: svc, Log: log, Metrics: httpapi.NewMetrics(), Ready: db.Ping, TrustedProxies: proxies,
-		Limits: httpapi.Limits{IPRate: flagRate(*rateIP), AccountRate: flagRate(*rateAccount), AuthFailuresPerMinute: flagRate(*authFailures)}}
+	h := &httpapi.Handler{Service: svc, Log: log, Metrics: httpapi.NewMetrics(), Ready: db.Ping, TrustedProxies: c.TrustedProxies.list,
+		Limits: httpapi.Limits{IPRate: flagRate(c.RateIP), AccountRate: flagRate(c.RateAccount), AuthFailuresPerMinute: flagRate(c.AuthFailures)}}
 	srv := &http.Server{
 		Handler:           h.Routes(),
 		TLSConfig:         tlsConfig,
@@ -93,23 +105,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if *pprofAddr != "" {
-		if err := servePprof(*pprofAddr, log); err != nil {
+	if c.PprofAddr != "" {
+		if err := servePprof(string(c.PprofAddr), log); err != nil {
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", string(c.Addr))
 	if err != nil {
 		return err
 	}
-	log.Info("cartgateway listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "db", redactURL(sf.db), "settle_at", *settleAt,
-		"duplicate_window", dupWindow.String(), "rate_ip", *rateIP, "rate_account", *rateAccount, "auth_failures_per_minute", *authFailures,
-		"trusted_proxies", proxies.String())
+	log.Info("cartgateway listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "db", redactURL(c.DB), "settle_at", c.SettleAt.text,
+		"duplicate_window", c.DuplicateWindow.String(), "rate_ip", float64(c.RateIP), "rate_account", float64(c.RateAccount), "auth_failures_per_minute", float64(c.AuthFailures),
+		"trusted_proxies", c.TrustedProxies.list.String(), "version", readBuildInfo().Version)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if cutoff >= 0 {
-		go settleDaily(ctx, svc, log, cutoff)
+	if c.SettleAt.at >= 0 {
+		go settleDaily(ctx, svc, log, c.SettleAt.at)
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -152,18 +164,6 @@ func bootstrap(ctx context.Context, svc *service.Service, stdout io.Writer) erro
 		"  CARTGATEWAY-ACCOUNT-ID: %s\n  Authorization: Bearer %s\n"+
 		"To try the README's curl example, run in another shell:\n  export ACCOUNT_ID=%s KEY=%s\n", a.ID, key, a.ID, key)
 	return nil
-}
-
-// parseCutoff reads HH:MM (UTC) as a duration after midnight; -1 for "off".
-func parseCutoff(s string) (time.Duration, error) {
-	if strings.EqualFold(s, "off") {
-		return -1, nil
-	}
-	t, err := time.Parse("15:04", s)
-	if err != nil {
-		return 0, fmt.Errorf("--settle-at %q: want HH:MM (UTC) or off", s)
-	}
-	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
 // nextCutoff is the first cut-off strictly after now.
@@ -236,48 +236,16 @@ func serverTLS(certFile, keyFile string) (*tls.Config, error) {
 
 // flagRate turns a rate flag into httpapi.Limits' terms: there 0 is the
 // default and a negative rate is off; on the command line 0 is off.
-func flagRate(r float64) float64 {
+func flagRate(r rate) float64 {
 	if r <= 0 {
 		return -1
 	}
-	return r
+	return float64(r)
 }
 
-func envFloat(name string, fallback float64) float64 {
-	if v, err := strconv.ParseFloat(envOr(name, ""), 64); err == nil {
-		return v
-	}
-	return fallback
-}
-
-func envDuration(name string, fallback time.Duration) time.Duration {
-	if v, err := time.ParseDuration(envOr(name, "")); err == nil {
-		return v
-	}
-	return fallback
-}
-
-// redactURL hides a password in a database URL, in its user part or its
-// query, before it is logged.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" {
-		return s
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
-}
-
-// servePprof exposes Go's profiles for performance work. It refuses
-// anything but a loopback address: profiles reveal memory contents.
+// servePprof exposes Go's profiles for performance work, on a loopback
+// address (loopbackAddr refuses others: profiles reveal memory contents).
 func servePprof(addr string, log *slog.Logger) error {
-	host, _, err := net.SplitHostPort(addr)
-	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("--pprof-addr %q: must be a loopback address such as 127.0.0.1:6060", addr)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

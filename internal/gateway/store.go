@@ -34,10 +34,12 @@ type ReadTx interface {
 	// FindDuplicate returns the id of a live (not declined, failed or voided)
 	// payment matching q, or ErrNotFound.
 	FindDuplicate(ctx context.Context, q DuplicateQuery) (string, error)
-	// AuditLog lists audit entries matching f, oldest first.
+	// AuditLog lists audit entries matching f, oldest first (newest first
+	// with f.NewestFirst).
 	AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 	// Ledger lists the transactions matching f (by CreatedAt and account),
-	// oldest first: the audit trail of payment operations. Transactions
+	// oldest first (newest first with f.NewestFirst): the audit trail of
+	// payment operations. Transactions
 	// without an Actor (made before the ledger recorded actors, whose audit
 	// entries are in the audit log) are left out.
 	Ledger(ctx context.Context, f AuditFilter) ([]Transaction, error)
@@ -94,6 +96,8 @@ type AuditFilter struct {
 	AccountID string
 	Since     time.Time
 	Limit     int // 0: no limit
+	// NewestFirst lists (and limits to) the newest entries first.
+	NewestFirst bool
 }
 
 // IdempotencyRecord is the first answer given to a request with an

@@ -294,8 +294,9 @@ func (s *Service) Settle(ctx context.Context) (gateway.SettlementBatch, error) {
 	return b, err
 }
 
-// AuditLog lists audit entries for the operator, oldest first: the audit
-// log's entries and the ledger's payment operations, merged by time.
+// AuditLog lists audit entries for the operator, oldest first (newest
+// first with f.NewestFirst): the audit log's entries and the ledger's
+// payment operations, merged by time.
 func (s *Service) AuditLog(ctx context.Context, f gateway.AuditFilter) ([]gateway.AuditEntry, error) {
 	var logged []gateway.AuditEntry
 	var ledger []gateway.Transaction
@@ -312,9 +313,10 @@ func (s *Service) AuditLog(ctx context.Context, f gateway.AuditFilter) ([]gatewa
 	}
 	out := make([]gateway.AuditEntry, 0, len(logged)+len(ledger))
 	for len(logged) > 0 || len(ledger) > 0 {
-		// At equal times the audit log's entry comes first: an account and
-		// its key exist before the payments made with them.
-		if len(ledger) == 0 || len(logged) > 0 && !ledger[0].CreatedAt.Before(logged[0].At) {
+		// At equal times the audit log's entry comes first (last, newest
+		// first): an account and its key exist before the payments made
+		// with them.
+		if len(ledger) == 0 || len(logged) > 0 && loggedFirst(logged[0].At, ledger[0].CreatedAt, f.NewestFirst) {
 			out, logged = append(out, logged[0]), logged[1:]
 			continue
 		}
@@ -328,6 +330,15 @@ func (s *Service) AuditLog(ctx context.Context, f gateway.AuditFilter) ([]gatewa
 		out = out[:f.Limit]
 	}
 	return out, nil
+}
+
+// loggedFirst tells whether an audit log entry at logged comes before a
+// ledger entry at ledger in a listing in that order.
+func loggedFirst(logged, ledger time.Time, newestFirst bool) bool {
+	if newestFirst {
+		return logged.After(ledger)
+	}
+	return !ledger.Before(logged)
 }
 
 type actorKey struct{}

@@ -311,3 +311,27 @@ func nullTime(t time.Time) sql.NullString {
 func parseTime(s string) (time.Time, error) {
 	return time.Parse(timeLayout, s)
 }
+
+// Setting returns the value stored under name, and false when there is none.
+func (db *DB) Setting(ctx context.Context, name string) (string, bool, error) {
+	var v string
+	err := db.write.QueryRowContext(ctx, db.d.Rebind("SELECT value FROM settings WHERE name = ?"), name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read setting %s: %w", name, err)
+	}
+	return v, true, nil
+}
+
+// InitSetting stores value under name unless a value is stored there
+// already, and returns the stored value: of two processes racing, both get
+// the first one's.
+func (db *DB) InitSetting(ctx context.Context, name, value string) (string, error) {
+	if _, err := db.write.ExecContext(ctx, db.d.Rebind("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"), name, value); err != nil {
+		return "", fmt.Errorf("store setting %s: %w", name, err)
+	}
+	v, _, err := db.Setting(ctx, name)
+	return v, err
+}

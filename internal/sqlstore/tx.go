@@ -583,6 +583,9 @@ func auditQuery(where, order string, f gateway.AuditFilter) (string, []any) {
 		where += " AND account_id = ?"
 		args = append(args, f.AccountID)
 	}
+	if f.NewestFirst {
+		order = strings.ReplaceAll(order, ",", " DESC,") + " DESC"
+	}
 	return where + " ORDER BY " + order + " LIMIT ?", append(args, limitArg(f.Limit))
 }
 

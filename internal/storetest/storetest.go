@@ -1276,6 +1276,9 @@ func checkAuditFilters(t *testing.T, what string, list func(gateway.AuditFilter)
 		{gateway.AuditFilter{AccountID: acct1}, []string{first, third}},
 		{gateway.AuditFilter{Since: at(2 * time.Second)}, []string{second, third}},
 		{gateway.AuditFilter{Limit: 2}, []string{first, second}},
+		{gateway.AuditFilter{NewestFirst: true}, []string{third, second, first}},
+		{gateway.AuditFilter{Limit: 2, NewestFirst: true}, []string{third, second}},
+		{gateway.AuditFilter{AccountID: acct1, Limit: 1, NewestFirst: true}, []string{third}},
 		{gateway.AuditFilter{AccountID: "nobody"}, nil},
 	} {
 		if got := list(tc.f); fmt.Sprint(got) != fmt.Sprint(tc.want) {
