@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"net/url"
@@ -164,6 +165,28 @@ func (p *proxies) Decode(ctx *kong.DecodeContext) error {
 }
 
 func (p proxies) String() string { return p.list.String() }
+
+// logLevel is one of slog's four levels, by its lower-case name.
+type logLevel struct {
+	text  string
+	level slog.Level
+}
+
+func (l *logLevel) Decode(ctx *kong.DecodeContext) error {
+	s, err := popText(ctx, "level")
+	if err != nil {
+		return err
+	}
+	levels := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+	level, ok := levels[s]
+	if !ok {
+		return fmt.Errorf("%q is not a log level: want debug, info, warn or error", s)
+	}
+	*l = logLevel{text: s, level: level}
+	return nil
+}
+
+func (l logLevel) String() string { return l.text }
 
 // popText takes the flag's value as text.
 func popText(ctx *kong.DecodeContext, what string) (string, error) {

@@ -32,7 +32,7 @@ type serveCmd struct {
 	AuthCacheTTL    span         `name:"auth-cache-ttl" env:"CARTGATEWAY_AUTH_CACHE_TTL" default:"${default_auth_cache}" help:"Remember a successful authentication this long; a revoked key keeps working at most this long; 0 disables."`
 	LookupCache     span         `name:"lookup-cache" env:"CARTGATEWAY_LOOKUP_CACHE" default:"${default_lookup_cache}" help:"SQLite: answer repeated lookups from memory; changes by other processes (cartgateway settle from a shell) show within this time; 0 disables."`
 	SettleAt        cutoff       `name:"settle-at" env:"CARTGATEWAY_SETTLE_AT" default:"00:00" help:"Daily settlement cut-off, HH:MM in UTC, or off."`
-	LogLevel        string       `name:"log-level" env:"CARTGATEWAY_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	LogLevel        logLevel     `name:"log-level" env:"CARTGATEWAY_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
 	PprofAddr       loopbackAddr `name:"pprof-addr" env:"CARTGATEWAY_PPROF_ADDR" placeholder:"HOST:PORT" help:"Serve Go's pprof profiles on this loopback address; off when empty."`
 	RateIP          rate         `name:"rate-ip" env:"CARTGATEWAY_RATE_IP" default:"${default_rate_ip}" help:"Requests per second per client IP (IPv6: per /64), burst twice that; /healthz and /metrics are exempt; 0 disables."`
 	RateAccount     rate         `name:"rate-account" env:"CARTGATEWAY_RATE_ACCOUNT" default:"${default_rate_acct}" help:"Requests per second per account, burst twice that; 0 disables."`
@@ -69,16 +69,12 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	if c.PrintConfig {
 		return printConfig(stdout, kctx)
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
 	tuneGC()
 	tlsConfig, err := serverTLS(c.TLSCert, c.TLSKey)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: c.LogLevel.level}))
 
 	sf := c.storeFlags
 	sf.lookupCache = time.Duration(c.LookupCache)
