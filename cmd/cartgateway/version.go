@@ -6,9 +6,14 @@ import (
 	"runtime/debug"
 )
 
-// version is set by the release build (-ldflags "-X main.version=v1.2.3");
-// otherwise the module version from Go's build info is shown.
-var version = ""
+// The release build (scripts/release.sh) stamps these with -ldflags -X;
+// otherwise Go's build info gives the module version and, when the binary
+// was built from a git checkout with -buildvcs, the commit and its time.
+var (
+	version = ""
+	commit  = ""
+	date    = ""
+)
 
 // buildInfo is what the binary knows of its making.
 type buildInfo struct {
@@ -17,9 +22,9 @@ type buildInfo struct {
 }
 
 func readBuildInfo() buildInfo {
-	b := buildInfo{Version: version, Go: runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH}
+	b := buildInfo{Version: version, Commit: commit, Date: date, Go: runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH}
 	info, ok := debug.ReadBuildInfo()
-	if !ok {
+	if !ok || commit != "" {
 		return b
 	}
 	if b.Version == "" {
