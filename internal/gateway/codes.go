@@ -29,3 +29,24 @@ func AVSMessage(code string) string { return avsMessages[code] }
 
 // CVVMessage explains a CVV code; "" for an unknown code.
 func CVVMessage(code string) string { return cvvMessages[code] }
+
+// declineMessages are the gateway's decline reasons, each with the sentence
+// its answer carries. Processors map their own declines to these codes, so
+// that a merchant handles one set whatever the processor.
+var declineMessages = map[string]string{
+	"card-declined":      "The card was declined.",
+	"insufficient-funds": "The card has insufficient funds.",
+	"lost-card":          "The card was declined: it is reported lost.",
+	"stolen-card":        "The card was declined: it is reported stolen.",
+	"expired-card":       "The card was declined: it has expired.",
+	"incorrect-cvv":      "The card was declined: the CVV is incorrect.",
+}
+
+// DeclineMessage is the sentence of a decline code; a code the gateway does
+// not know reads as a plain decline.
+func DeclineMessage(code string) string {
+	if m, ok := declineMessages[code]; ok {
+		return m
+	}
+	return declineMessages["card-declined"]
+}

@@ -31,10 +31,17 @@ type Error struct {
 	Kind    Kind
 	Code    string
 	Message string
+	// Field names the request field at fault (as the API spells it, e.g.
+	// "card_number"), so that a form can show the message beside it.
+	Field string
 	// Payment carries the recorded attempt of a declined or failed payment, so
 	// that the answer can name its id and AVS/CVV results.
 	Payment *Payment
-	err     error
+	// Transaction is the recorded attempt when it is not the payment's
+	// first (a capture, refund or void the processor failed or left
+	// pending).
+	Transaction *Transaction
+	err         error
 }
 
 func (e *Error) Error() string {

@@ -23,6 +23,7 @@ func ParseEnvironment(s string) (Environment, bool) {
 type Status string
 
 const (
+	StatusPending    Status = "pending"    // a charge or authorization waiting for the processor's answer
 	StatusAuthorized Status = "authorized" // funds held, nothing captured
 	StatusCaptured   Status = "captured"   // captured, not yet settled: still voidable
 	StatusSettled    Status = "settled"    // in a closed batch: refund only
@@ -49,6 +50,10 @@ const (
 	ResultApproved Result = "approved"
 	ResultDeclined Result = "declined"
 	ResultError    Result = "error"
+	// ResultPending is an operation claimed in the store whose processor
+	// answer is not recorded yet (ADR 8). It is the only result that ever
+	// changes: once, to one of the others.
+	ResultPending Result = "pending"
 )
 
 // MinimumPaymentAmount is the smallest charge or authorization, in minor units.
@@ -103,6 +108,15 @@ type Payment struct {
 	SettledAt time.Time // zero until settled
 	BatchID   string
 
+	// ProcessorRef is the processor's own id of the authorization (a
+	// connector's payment id); empty for the sandbox.
+	ProcessorRef string
+	// InFlight counts the operations claimed on the payment whose processor
+	// answer is not recorded yet; InFlightOp names their kind. Several may
+	// be in flight only when all are refunds, each holding its amount.
+	InFlight   int
+	InFlightOp Operation
+
 	// Version increases with every update; stores compare-and-set on it.
 	Version int64
 
@@ -126,6 +140,9 @@ type Transaction struct {
 	// Actor names who made the operation, as in AuditEntry.Actor.
 	Actor     string
 	CreatedAt time.Time
+	// LeaseUntil is, for a pending transaction, when the reconciler may take
+	// it over: the claimant's processor call has given up by then.
+	LeaseUntil time.Time
 }
 
 // RefundableAmount is the captured money not yet refunded.
@@ -136,9 +153,84 @@ func (p Payment) RefundableAmount() int64 {
 	return p.CapturedAmount - p.RefundedAmount
 }
 
+// ErrOperationInProgress refuses an operation on a payment that another one,
+// waiting for the processor, holds.
+var ErrOperationInProgress = Errorf(KindConflict, "payment-operation-in-progress",
+	"Another operation on this payment is waiting for the processor's answer; retry when it has finished.")
+
+// free refuses op while another operation is in flight on the payment;
+// refunds may stack, each holding its own amount.
+func (p Payment) free(op Operation) error {
+	if p.InFlight > 0 && (op != OpRefund || p.InFlightOp != OpRefund) {
+		return ErrOperationInProgress
+	}
+	return nil
+}
+
+// Claim marks op as in flight: the payment (already changed by the
+// operation's rule) holds what op takes until the processor has answered.
+func (p Payment) Claim(op Operation) Payment {
+	p.InFlight++
+	p.InFlightOp = op
+	return p
+}
+
+// Done ends one operation in flight that the processor carried out.
+func (p Payment) Done() Payment {
+	if p.InFlight > 0 {
+		p.InFlight--
+	}
+	if p.InFlight == 0 {
+		p.InFlightOp = ""
+	}
+	return p
+}
+
+// Undo ends one operation in flight that the processor did not carry out,
+// giving back what its claim held: the refunded amount, the capture, or the
+// status before a void.
+func (p Payment) Undo(op Operation, amount int64) Payment {
+	switch op {
+	case OpRefund:
+		p.RefundedAmount -= amount
+	case OpCapture:
+		p.Status, p.CapturedAmount = StatusAuthorized, 0
+	case OpVoid:
+		p.Status = StatusAuthorized
+		if p.CapturedAmount > 0 {
+			p.Status = StatusCaptured
+		}
+	}
+	return p.Done()
+}
+
+// Answered records the processor's answer to the charge or authorization
+// that created the payment: approved (authorized, or captured for a charge)
+// or declined. err, when not nil, is a processor failure: nothing moved.
+// The payment's requested amount is its AuthorizedAmount until then.
+func (p Payment) Answered(op Operation, res AuthorizationResult, err error) Payment {
+	p = p.Done()
+	switch {
+	case err != nil:
+		p.Status, p.DeclineCode, p.AuthorizedAmount = StatusFailed, ErrProcessor.Code, 0
+	case !res.Approved:
+		p.Status, p.DeclineCode, p.AuthorizedAmount = StatusDeclined, res.DeclineCode, 0
+		p.AVSCode, p.CVVCode = res.AVSCode, res.CVVCode
+	default:
+		p.Status, p.AVSCode, p.CVVCode, p.ProcessorRef = StatusAuthorized, res.AVSCode, res.CVVCode, res.ProcessorRef
+		if op == OpCharge {
+			p.Status, p.CapturedAmount = StatusCaptured, p.AuthorizedAmount
+		}
+	}
+	return p
+}
+
 // Capture takes amount (at most the authorized amount, once) of an authorized
 // payment. It returns the payment as it will be after the capture.
 func (p Payment) Capture(amount int64) (Payment, error) {
+	if err := p.free(OpCapture); err != nil {
+		return p, err
+	}
 	if err := p.requireApproved(); err != nil {
 		return p, err
 	}
@@ -159,6 +251,9 @@ func (p Payment) Capture(amount int64) (Payment, error) {
 // Refund returns amount of the captured money; partial refunds may repeat
 // until the captured amount is used up.
 func (p Payment) Refund(amount int64) (Payment, error) {
+	if err := p.free(OpRefund); err != nil {
+		return p, err
+	}
 	if err := p.requireApproved(); err != nil {
 		return p, err
 	}
@@ -177,6 +272,9 @@ func (p Payment) Refund(amount int64) (Payment, error) {
 
 // Void cancels an authorization, or a capture that is not yet settled.
 func (p Payment) Void() (Payment, error) {
+	if err := p.free(OpVoid); err != nil {
+		return p, err
+	}
 	if err := p.requireApproved(); err != nil {
 		return p, err
 	}
@@ -196,6 +294,8 @@ func (p Payment) Void() (Payment, error) {
 // voided payments, before the status-specific checks.
 func (p Payment) requireApproved() error {
 	switch p.Status {
+	case StatusPending:
+		return ErrOperationInProgress
 	case StatusDeclined, StatusFailed:
 		return Errorf(KindInvalid, "payment-not-approved", "The payment was not approved; there is nothing to operate on.")
 	case StatusVoided:

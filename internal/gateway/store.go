@@ -43,7 +43,62 @@ type ReadTx interface {
 	// without an Actor (made before the ledger recorded actors, whose audit
 	// entries are in the audit log) are left out.
 	Ledger(ctx context.Context, f AuditFilter) ([]Transaction, error)
+	// Transaction finds one transaction of an account and environment.
+	Transaction(ctx context.Context, accountID string, env Environment, txID string) (Transaction, error)
+	// PendingTransactions lists pending transactions whose lease ended at
+	// or before t, earliest lease first, at most limit.
+	PendingTransactions(ctx context.Context, t time.Time, limit int) ([]Transaction, error)
+	// LedgerAfter lists the final (not pending) transactions after
+	// position after, in commit order, at most limit, each with its
+	// position. A reader that follows the positions it is given sees every
+	// final transaction exactly once, even one that commits after rows
+	// with later positions were read: such a row is withheld until every
+	// transaction that could precede it has ended.
+	LedgerAfter(ctx context.Context, after LedgerPosition, limit int) ([]LedgerEntry, error)
+	// Payments lists the payments of an account and environment matching
+	// f, newest first (by CreatedAt, then ID), at most f.Limit.
+	Payments(ctx context.Context, f PaymentFilter) ([]Payment, error)
 }
+
+// LedgerPosition is a place in the ledger's commit order; the zero value is
+// before the first transaction. Its parts mean something only to the store
+// that made it; positions compare as (Epoch, Seq).
+type LedgerPosition struct{ Epoch, Seq int64 }
+
+// LedgerEntry is a final transaction and its position.
+type LedgerEntry struct {
+	Transaction Transaction
+	Position    LedgerPosition
+}
+
+// PaymentFilter selects an account's payments for a listing; zero fields
+// match everything but AccountID and Environment, which are required.
+type PaymentFilter struct {
+	AccountID   string
+	Environment Environment
+	// Before is the keyset cursor: only payments older than (CreatedAt, ID)
+	// of the last one listed.
+	Before *PaymentCursor
+	// From and To bound CreatedAt: From <= CreatedAt < To.
+	From, To time.Time
+	Status   Status
+	// Operation keeps payments with at least one transaction of this kind.
+	Operation            Operation
+	MinAmount, MaxAmount int64 // of the requested amount (AuthorizedAmount of approved payments); 0: no bound
+	OrderID              string
+	Email                string
+	Last4                string
+	Limit                int // required, at most MaxPaymentPage
+}
+
+// PaymentCursor is the position of a payment in a listing.
+type PaymentCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// MaxPaymentPage bounds one page of a payment listing.
+const MaxPaymentPage = 500
 
 // Tx is a read-write transaction.
 type Tx interface {
@@ -66,6 +121,18 @@ type Tx interface {
 	InsertTransaction(ctx context.Context, t Transaction) error
 	// SaveIdempotencyRecord fails with ErrConflict when the key exists.
 	SaveIdempotencyRecord(ctx context.Context, r IdempotencyRecord) error
+	// DeleteIdempotencyRecords deletes at most limit records created
+	// before t, except those whose transaction is still pending, and says
+	// how many it deleted.
+	DeleteIdempotencyRecords(ctx context.Context, t time.Time, limit int) (int, error)
+	// FinishTransaction records the final Result and Code of a pending
+	// transaction, which takes a new ledger position; ErrConflict if it is
+	// no longer pending.
+	FinishTransaction(ctx context.Context, t Transaction) error
+	// ExtendLease moves a pending transaction's lease from one end to
+	// another; ErrConflict if it is no longer pending or its lease is no
+	// longer from (another reconciler took it).
+	ExtendLease(ctx context.Context, txID string, from, to time.Time) error
 	// SettleCaptured moves every captured payment into batch b and fills in
 	// its count and total.
 	SettleCaptured(ctx context.Context, b *SettlementBatch) error
@@ -100,16 +167,20 @@ type AuditFilter struct {
 	NewestFirst bool
 }
 
-// IdempotencyRecord is the first answer given to a request with an
-// Idempotency-Key, replayed to later requests with the same key and body.
+// IdempotencyRecord ties an Idempotency-Key to the transaction its first
+// request made; later requests with the same key and body are answered
+// from that transaction.
 type IdempotencyRecord struct {
-	AccountID   string
-	Environment Environment
-	Key         string
-	RequestHash []byte // keyed hash of path and body (the body may hold a card number)
-	Status      int
-	Body        []byte
-	CreatedAt   time.Time
+	AccountID     string
+	Environment   Environment
+	Key           string
+	RequestHash   []byte // keyed hash of path and body (the body may hold a card number)
+	TransactionID string
+	// Status and Body are the stored answer of a record written before
+	// records named their transaction (schema version 3); empty since.
+	Status    int
+	Body      []byte
+	CreatedAt time.Time
 }
 
 // DuplicateQuery describes a charge or authorization that may repeat a recent one.

@@ -3,8 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"net/mail"
 	"strconv"
 	"strings"
 	"unicode"
@@ -133,9 +131,10 @@ func valueEnd(b []byte, i int) int {
 // maxFieldLength bounds every text field.
 const maxFieldLength = 255
 
-// text returns a string, number or boolean field as text; ok is false for an
-// absent or null field.
-func (f fields) text(name string) (s string, ok bool, err error) {
+// value returns a string, number or boolean field as text, trimmed; ok is
+// false for an absent or null field. It checks the JSON type only: what
+// the text may be is the service's rule (service.ValidatePayment) or text's.
+func (f fields) value(name string) (s string, ok bool, err error) {
 	raw, present := f[name]
 	if !present {
 		return "", false, nil
@@ -159,13 +158,23 @@ func (f fields) text(name string) (s string, ok bool, err error) {
 	default:
 		return "", false, invalid("invalid-"+fieldCode(name), "%s must be a string or a number.", name)
 	}
+	return s, s != "", nil
+}
+
+// text is value for a field whose rules the API checks itself (the ids of
+// capture, refund, void and lookup): at most maxFieldLength characters, no
+// control characters.
+func (f fields) text(name string) (s string, ok bool, err error) {
+	if s, ok, err = f.value(name); err != nil || !ok {
+		return s, ok, err
+	}
 	if utf8.RuneCountInString(s) > maxFieldLength {
 		return "", false, invalid("invalid-"+fieldCode(name), "%s must be at most %d characters.", name, maxFieldLength)
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		return "", false, invalid("invalid-"+fieldCode(name), "%s must not contain control characters.", name)
 	}
-	return s, s != "", nil
+	return s, true, nil
 }
 
 // plainString returns the value of raw when raw is a JSON string without
@@ -225,22 +234,6 @@ func (f fields) amount(name string) (int64, error) {
 
 func fieldCode(name string) string { return strings.ReplaceAll(name, "_", "-") }
 
-func validEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && a.Name == ""
-}
-
-func (f fields) email(name string) (string, error) {
-	s, err := f.required(name)
-	if err != nil {
-		return "", err
-	}
-	if !validEmail(s) {
-		return "", invalid("invalid-"+fieldCode(name), "%s must be an email address.", name)
-	}
-	return s, nil
-}
-
 // parser reads fields one after another and keeps the first error, so that
 // request decoders read as a list of fields.
 type parser struct {
@@ -269,11 +262,13 @@ func (p *parser) optional(name string) string {
 	return p.keep(p.f.optional(name))
 }
 
-func (p *parser) email(name string) string {
+// value reads a field's text, checking only its JSON type.
+func (p *parser) value(name string) string {
 	if p.err != nil {
 		return ""
 	}
-	return p.keep(p.f.email(name))
+	s, _, err := p.f.value(name)
+	return p.keep(s, err)
 }
 
 func (p *parser) amount(name string) int64 {
@@ -285,11 +280,3 @@ func (p *parser) amount(name string) int64 {
 	return n
 }
 
-// describe is used in messages that name a value the client sent; it quotes
-// and truncates it.
-func describe(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	return fmt.Sprintf("%q", s)
-}

@@ -173,9 +173,9 @@ func TestHostileOddBodies(t *testing.T) {
 			t.Run(path+"/"+c.name, func(t *testing.T) {
 				r := hostilePost(t, s, path, c.body, nil)
 				code := c.code
-				switch { // the first field each endpoint reads
+				switch { // the first field each endpoint's decoder requires
 				case code == "missing" && (path == "/payment/charge" || path == "/payment/authorize"):
-					code = "missing-firstname"
+					code = "missing-amount" // the decoder needs it; the service's rules come after
 				case code == "missing" && path == "/payment/capture":
 					code = "missing-authorized-payment-id"
 				case code == "missing":

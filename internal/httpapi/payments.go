@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 	"sync"
@@ -54,7 +53,7 @@ type operation struct {
 func (h *Handler) operations() []operation {
 	pay := func(charge bool) func(*http.Request, service.Caller, []byte, *service.Idempotency) (service.Outcome, error) {
 		return func(r *http.Request, c service.Caller, body []byte, idem *service.Idempotency) (service.Outcome, error) {
-			req, err := decodePayment(body, h.now())
+			req, err := decodePayment(body)
 			if err != nil {
 				return service.Outcome{}, err
 			}
@@ -115,25 +114,32 @@ func (h *Handler) serveOperation(op operation) http.HandlerFunc {
 				h.fail(w, r, invalid("invalid-idempotency-key", "The Idempotency-Key header must be at most 255 characters."))
 				return
 			}
-			idem = &service.Idempotency{Key: key, Hash: h.Service.RequestHash(r.URL.Path, body), Answer: func(o service.Outcome, err error) (int, []byte) {
-				if err != nil {
-					return renderError(err, c.RequestID)
-				}
-				return http.StatusOK, mustJSON(op.render(o))
-			}}
+			idem = &service.Idempotency{Key: key, Hash: h.Service.RequestHash(r.URL.Path, body)}
 		}
 		out, err := op.run(r, c, body, idem)
-		var replay *service.ReplayError
+		var stored *service.ReplayError
 		switch {
-		case errors.As(err, &replay):
-			if !bytes.Equal(replay.Record.RequestHash, idem.Hash) {
-				h.fail(w, r, gateway.Errorf(gateway.KindConflict, "idempotency-key-reused",
-					"The Idempotency-Key was already used with a different request; use a new key for a new request."))
-				return
-			}
+		case errors.As(err, &stored):
+			// A key claimed before the answer was stored by reference.
 			w.Header().Set("Idempotent-Replayed", "true")
 			h.observePayment(op.name, "replayed")
-			writeRaw(w, replay.Record.Status, replay.Record.Body)
+			writeRaw(w, stored.Record.Status, stored.Record.Body)
+		case errors.Is(err, service.ErrIdempotencyKeyReused):
+			h.fail(w, r, err)
+		case errors.Is(err, service.ErrIdempotencyKeyInProgress):
+			w.Header().Set("Retry-After", "1")
+			h.observePayment(op.name, "in-progress")
+			h.fail(w, r, err)
+		case out.Replayed:
+			// The first request's answer, with its request id.
+			w.Header().Set("Idempotent-Replayed", "true")
+			h.observePayment(op.name, "replayed")
+			if err != nil {
+				status, body := renderError(err, out.Transaction.RequestID)
+				writeRaw(w, status, body)
+				return
+			}
+			writeJSON(w, http.StatusOK, op.render(out))
 		case err != nil:
 			h.observePayment(op.name, outcomeOf(err))
 			h.fail(w, r, err)

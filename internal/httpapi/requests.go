@@ -1,73 +1,50 @@
 package httpapi
 
 import (
-	"time"
-
 	"github.com/cartgateway/cartgateway/internal/card"
-	"github.com/cartgateway/cartgateway/internal/country"
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/service"
 )
 
-// decodePayment reads a charge or authorization body.
-func decodePayment(body []byte, now time.Time) (service.PaymentRequest, error) {
+// decodePayment reads a charge or authorization body: the JSON types of its
+// fields and the amount's integer form. The service applies the rules.
+func decodePayment(body []byte) (service.PaymentInput, error) {
 	f, err := parseFields(body)
 	if err != nil {
-		return service.PaymentRequest{}, err
+		return service.PaymentInput{}, err
 	}
 	p := parser{f: f}
-	req := service.PaymentRequest{
+	in := service.PaymentInput{
 		Customer: gateway.Customer{
-			FirstName: p.required("firstname"),
-			LastName:  p.required("lastname"),
-			Email:     p.email("email"),
-			Address:   p.required("address"),
-			Zip:       p.required("zip"),
-			Phone:     p.optional("phone"),
-			City:      p.optional("city"),
-			State:     p.optional("state"),
+			FirstName: p.value("firstname"),
+			LastName:  p.value("lastname"),
+			Email:     p.value("email"),
+			Address:   p.value("address"),
+			Zip:       p.value("zip"),
+			Phone:     p.value("phone"),
+			City:      p.value("city"),
+			State:     p.value("state"),
 		},
 		Amount:  p.amount("amount"),
-		OrderID: p.required("order_id"),
-		Source:  p.optional("source"),
+		OrderID: p.value("order_id"),
+		Source:  p.value("source"),
 		ThreeDS: gateway.ThreeDS{
-			CAVV:                p.optional("threeds_cavv"),
-			Validated:           p.optional("threeds_validated"),
-			TransactionID:       p.optional("threeds_transaction_id"),
-			ServerTransactionID: p.optional("threeds_server_transaction_id"),
-			Version:             p.optional("threeds_version"),
-			PaResStatus:         p.optional("threeds_parres_status"),
+			CAVV:                p.value("threeds_cavv"),
+			Validated:           p.value("threeds_validated"),
+			TransactionID:       p.value("threeds_transaction_id"),
+			ServerTransactionID: p.value("threeds_server_transaction_id"),
+			Version:             p.value("threeds_version"),
+			PaResStatus:         p.value("threeds_parres_status"),
 		},
 	}
-	countryText := p.optional("country")
-	in := card.Input{
-		Number:   p.optional("card_number"),
-		CVV:      p.optional("card_cvv"),
-		ExpMonth: p.optional("card_expiry_month"),
-		ExpYear:  p.optional("card_expiry_year"),
+	in.Customer.Country = p.value("country")
+	in.Card = card.Input{
+		Number:   p.value("card_number"),
+		CVV:      p.value("card_cvv"),
+		ExpMonth: p.value("card_expiry_month"),
+		ExpYear:  p.value("card_expiry_year"),
 	}
-	if p.err != nil {
-		return req, p.err
-	}
-	if countryText != "" {
-		code, ok := country.Normalize(countryText)
-		if !ok {
-			return req, invalid("invalid-country", "country %s is not an ISO 3166-1 alpha-2 code or English country name.", describe(countryText))
-		}
-		req.Customer.Country = code
-	}
-	if req.Amount < gateway.MinimumPaymentAmount {
-		return req, invalid("invalid-amount", "amount must be at least %d minor units.", gateway.MinimumPaymentAmount)
-	}
-	c, err := card.Validate(in, now)
-	if err != nil {
-		if fe, ok := err.(*card.FieldError); ok {
-			return req, invalid(fe.Code, "%s", fe.Message)
-		}
-		return req, err
-	}
-	req.Card = c
-	return req, nil
+	return in, p.err
 }
 
 // decodeChange reads the payment id and, when withAmount, the amount of a

@@ -66,6 +66,9 @@ func renderError(err error, requestID string) (int, []byte) {
 	}
 	if p := e.Payment; p != nil {
 		body.ID = p.ID
+		if e.Transaction != nil {
+			body.ID = e.Transaction.ID // a capture, refund or void
+		}
 		body.AVSCode, body.AVSMessage = p.AVSCode, gateway.AVSMessage(p.AVSCode)
 		body.CVVCode, body.CVVMessage = p.CVVCode, gateway.CVVMessage(p.CVVCode)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/sqlstore"
 )
 
@@ -50,6 +51,14 @@ func Dialect() sqlstore.Dialect {
 		MigrationLock:   "SELECT pg_advisory_lock(7769)",
 		MigrationUnlock: "SELECT pg_advisory_unlock(7769)",
 		Migrations:      sub,
+		// A row's position is (xid, seq) of the transaction that made it
+		// final: see migrations/0004_two_phase.sql.
+		NextPosition:    "seq = nextval('transactions_seq'), xid = pg_current_xact_id()::text::bigint",
+		PositionColumns: "xid, seq",
+		PositionOrder:   "xid, seq",
+		AfterPosition: func(after gateway.LedgerPosition) (string, []any) {
+			return "(xid, seq) > (?, ?) AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint", []any{after.Epoch, after.Seq}
+		},
 	}
 }
 

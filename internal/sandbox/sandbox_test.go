@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/sandbox"
@@ -229,14 +230,93 @@ func TestAuthorizeIsDeterministic(t *testing.T) {
 func TestFollowUpOperationsSucceed(t *testing.T) {
 	var p sandbox.Processor
 	ctx := context.Background()
-	pay := gateway.Payment{ID: "ABCDEFGHIJKLMNO", Status: gateway.StatusCaptured, AuthorizedAmount: 1000, CapturedAmount: 1000}
-	if err := p.Capture(ctx, pay, 1000); err != nil {
-		t.Errorf("Capture: %v", err)
+	pay := gateway.Payment{ID: "ABCDEFGHIJKLMNO", Status: gateway.StatusCaptured, AuthorizedAmount: 1000, CapturedAmount: 1000,
+		Card: gateway.CardSummary{BIN: "424242", Last4: "4242"}}
+	for _, op := range []gateway.Operation{gateway.OpCapture, gateway.OpRefund, gateway.OpVoid} {
+		req := gateway.ChangeRequest{Reference: "TX0000000000001", Operation: op, Payment: pay, Amount: 1000}
+		var err error
+		switch op {
+		case gateway.OpCapture:
+			err = p.Capture(ctx, req)
+		case gateway.OpRefund:
+			err = p.Refund(ctx, req)
+		default:
+			err = p.Void(ctx, req)
+		}
+		if err != nil {
+			t.Errorf("%s: %v", op, err)
+		}
+		if ok, err := p.InstantChange(req); !ok || err != nil {
+			t.Errorf("InstantChange(%s) = %v, %v; want an instant approval", op, ok, err)
+		}
 	}
-	if err := p.Refund(ctx, pay, 1); err != nil {
-		t.Errorf("Refund: %v", err)
+}
+
+// TestInstantAnswersAreAuthorize: the instant answer of every card is what
+// Authorize answers, so that the service's one-transaction path records the
+// same as its two-phase path would.
+func TestInstantAnswersAreAuthorize(t *testing.T) {
+	var p sandbox.Processor
+	numbers := []string{plainCard, "4000000000000002", "4000000000009995", "4000000000009987", "4000000000009979",
+		"4000000000000069", "4000000000000127", "4000000000000119", "4000000000000101", "4000000000000036", "4000000000000010"}
+	for _, n := range numbers {
+		for _, zip := range []string{plainZip, "99901", "99910"} {
+			for _, cvv := range []string{plainCVV, "901", "0904"} {
+				req := gateway.AuthorizationRequest{Reference: "TX0000000000001", CardNumber: n, Zip: zip, CVV: cvv, Amount: 1000, Currency: "USD"}
+				want, wantErr := p.Authorize(context.Background(), req)
+				got, ok, err := p.InstantAuthorize(req)
+				if !ok || got != want || !errors.Is(err, wantErr) && err != wantErr {
+					t.Errorf("card %s zip %s cvv %s: instant %+v, %v, %v; Authorize %+v, %v", n, zip, cvv, got, ok, err, want, wantErr)
+				}
+			}
+		}
 	}
-	if err := p.Void(ctx, pay); err != nil {
-		t.Errorf("Void: %v", err)
+}
+
+func TestSlowCard(t *testing.T) {
+	p := sandbox.Processor{SlowDelay: 30 * time.Millisecond}
+	req := gateway.AuthorizationRequest{Reference: "TX0000000000001", CardNumber: sandbox.SlowCard, Zip: "99902", CVV: plainCVV, Amount: 1000}
+	if _, ok, _ := p.InstantAuthorize(req); ok {
+		t.Fatal("the slow card was answered at once")
+	}
+	start := time.Now()
+	res, err := p.Authorize(context.Background(), req)
+	if err != nil || !res.Approved || res.AVSCode != "Z" {
+		t.Fatalf("Authorize(slow card) = %+v, %v; want approved with AVS Z", res, err)
+	}
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Errorf("answered after %v; want the delay", d)
+	}
+	// A caller that gives up hears so; the outcome is then unknown to it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if _, err := p.Authorize(ctx, req); err == nil || gateway.IsDefiniteFailure(err) {
+		t.Errorf("Authorize after the caller's deadline: %v; want an error that is not a definite failure", err)
+	}
+	// Every operation of a payment made with it is slow too.
+	pay := gateway.Payment{Status: gateway.StatusAuthorized, AuthorizedAmount: 1000,
+		Card: gateway.CardSummary{BIN: "400000", Last4: "0770"}, Customer: gateway.Customer{Zip: "99902"}}
+	change := gateway.ChangeRequest{Reference: "TX0000000000002", Operation: gateway.OpCapture, Payment: pay, Amount: 1000}
+	if ok, _ := p.InstantChange(change); ok {
+		t.Error("a capture of a slow-card payment was answered at once")
+	}
+	start = time.Now()
+	if err := p.Capture(context.Background(), change); err != nil || time.Since(start) < 30*time.Millisecond {
+		t.Errorf("Capture(slow card) = %v after %v; want success after the delay", err, time.Since(start))
+	}
+	// Resolve answers what Authorize would have (CVV aside, which is not stored).
+	auth := gateway.Transaction{ID: "TX0000000000001", Operation: gateway.OpCharge}
+	r, err := p.Resolve(context.Background(), gateway.ResolveRequest{Payment: pay, Transaction: auth})
+	if err != nil || !r.Received || !r.Authorization.Approved || r.Authorization.AVSCode != "Z" {
+		t.Errorf("Resolve(slow charge) = %+v, %v; want received, approved, AVS Z", r, err)
+	}
+	other := pay
+	other.Card = gateway.CardSummary{BIN: "424242", Last4: "4242"}
+	if r, err := p.Resolve(context.Background(), gateway.ResolveRequest{Payment: other, Transaction: auth}); err != nil || r.Received {
+		t.Errorf("Resolve(instant card) = %+v, %v; want not received (only the slow card is ever pending)", r, err)
+	}
+	capture := gateway.Transaction{ID: "TX0000000000002", Operation: gateway.OpCapture}
+	if r, err := p.Resolve(context.Background(), gateway.ResolveRequest{Payment: pay, Transaction: capture}); err != nil || !r.Received {
+		t.Errorf("Resolve(capture) = %+v, %v; want received", r, err)
 	}
 }

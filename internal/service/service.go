@@ -1,15 +1,15 @@
-// Package service runs CartGateway's operations: one exported method per
-// operation, each one store transaction that re-reads the payment, applies the
-// domain rule, and writes the payment (compare-and-set on its version), the
-// new transaction, the outbox event and the idempotency record together.
+// Package service runs CartGateway's operations, one exported method each,
+// and owns every rule and decision about them: request validation, the
+// money rules, idempotency, duplicate detection and the write path to the
+// processor (ADR 8). Surfaces (the JSON API, the hosted page, the portal,
+// the CLI) only translate to and from it.
 package service
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/cartgateway/cartgateway/internal/card"
@@ -33,12 +33,45 @@ type Service struct {
 	// AuthCacheTTL keeps a successful authentication for this long (zero:
 	// never cached). A revoked key keeps working at most this long.
 	AuthCacheTTL time.Duration
+	// ProcessorTimeout bounds one processor call (DefaultProcessorTimeout
+	// if zero). An operation whose call has not answered by then stays
+	// pending until the reconciler learns its outcome.
+	ProcessorTimeout time.Duration
+	// IdempotencyRetention is how long an Idempotency-Key is kept
+	// (DefaultIdempotencyRetention if zero); PurgeIdempotencyRecords
+	// deletes older ones.
+	IdempotencyRetention time.Duration
+	// Log receives what the background jobs do (slog.Default if nil).
+	Log *slog.Logger
 
 	auth authCache
 }
 
-// DefaultAuthCacheTTL is how long serve keeps an authentication by default.
-const DefaultAuthCacheTTL = 2 * time.Second
+// Defaults of the service's tunables.
+const (
+	DefaultAuthCacheTTL         = 2 * time.Second
+	DefaultProcessorTimeout     = 30 * time.Second
+	DefaultIdempotencyRetention = 24 * time.Hour
+)
+
+// leaseMargin is how long after the processor call's deadline a pending
+// operation is left to the request that claimed it, before the reconciler
+// may take it over: time to record the answer.
+const leaseMargin = 5 * time.Second
+
+func (s *Service) processorTimeout() time.Duration {
+	if s.ProcessorTimeout > 0 {
+		return s.ProcessorTimeout
+	}
+	return DefaultProcessorTimeout
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
 
 // Caller is the authenticated account and environment of a request.
 type Caller struct {
@@ -49,49 +82,16 @@ type Caller struct {
 	Actor string
 }
 
-// PaymentRequest is a validated charge or authorization.
-type PaymentRequest struct {
-	Card     card.Card
-	Amount   int64
-	OrderID  string
-	Customer gateway.Customer
-	Source   string
-	ThreeDS  gateway.ThreeDS
-}
-
 // Outcome is a payment after an operation and the transaction it created
 // (Payment.Transactions holds only that one: a lookup lists them all).
 type Outcome struct {
 	Payment     gateway.Payment
 	Transaction gateway.Transaction
+	// Replayed is set when the outcome is that of an earlier request with
+	// the same Idempotency-Key: nothing was done again. Its Transaction
+	// carries the first request's RequestID.
+	Replayed bool
 }
-
-// Idempotency asks an operation to keep its answer under Key, in the same
-// transaction as the change, so that a retry replays it.
-type Idempotency struct {
-	Key  string
-	Hash []byte
-	// Answer renders the outcome (or the recorded decline/failure error) as
-	// the HTTP status and body to keep.
-	Answer func(Outcome, error) (status int, body []byte)
-}
-
-// RequestHash identifies a request for its Idempotency-Key: HMAC-SHA256 of
-// path and body under the server secret. Keyed, because a charge's body
-// holds the card number and CVV: a plain hash stored beside the BIN and
-// last 4 could be brute-forced back to them.
-func (s *Service) RequestHash(path string, body []byte) []byte {
-	m := hmac.New(sha256.New, s.FingerprintKey)
-	m.Write([]byte(path))
-	m.Write([]byte{0})
-	m.Write(body)
-	return m.Sum(nil)
-}
-
-// ReplayError says that the request's Idempotency-Key already has an answer.
-type ReplayError struct{ Record gateway.IdempotencyRecord }
-
-func (e *ReplayError) Error() string { return "idempotent replay of key " + e.Record.Key }
 
 // maxAttempts bounds retries of a transaction that lost a compare-and-set.
 const maxAttempts = 5
@@ -104,99 +104,176 @@ func (s *Service) now() time.Time {
 }
 
 // Authorize holds the amount on the card.
-func (s *Service) Authorize(ctx context.Context, c Caller, req PaymentRequest, idem *Idempotency) (Outcome, error) {
-	return s.pay(ctx, c, gateway.OpAuthorize, req, idem)
+func (s *Service) Authorize(ctx context.Context, c Caller, in PaymentInput, idem *Idempotency) (Outcome, error) {
+	return s.pay(ctx, c, gateway.OpAuthorize, in, idem)
 }
 
 // Charge authorizes and captures at once.
-func (s *Service) Charge(ctx context.Context, c Caller, req PaymentRequest, idem *Idempotency) (Outcome, error) {
-	return s.pay(ctx, c, gateway.OpCharge, req, idem)
+func (s *Service) Charge(ctx context.Context, c Caller, in PaymentInput, idem *Idempotency) (Outcome, error) {
+	return s.pay(ctx, c, gateway.OpCharge, in, idem)
 }
 
-func (s *Service) pay(ctx context.Context, c Caller, op gateway.Operation, req PaymentRequest, idem *Idempotency) (Outcome, error) {
+// The write path (ADR 8). An operation that talks to a processor first
+// commits its claim: the Idempotency-Key, a pending transaction, and the
+// payment holding what the operation takes (a new pending payment for a
+// charge or authorization). It then calls the processor outside any
+// transaction, with the transaction id as the reference, and finishes
+// the claim with the same compare-and-set rules; retries of a lost
+// compare-and-set never call the processor again. A processor whose answer
+// is a pure function of the request (gateway.InstantProcessor: the
+// sandbox) is asked inside the claim's transaction instead, which then
+// records the final rows at once: the same rows, answers and events in one
+// transaction instead of two.
+
+func (s *Service) pay(ctx context.Context, c Caller, op gateway.Operation, in PaymentInput, idem *Idempotency) (Outcome, error) {
 	proc, ok := s.Processors[c.Environment]
 	if !ok {
-		return Outcome{}, gateway.Errorf(gateway.KindInvalid, "live-not-configured", "Live processing is not configured for this account.")
-	}
-	if req.Amount < gateway.MinimumPaymentAmount {
-		return Outcome{}, gateway.Errorf(gateway.KindInvalid, "invalid-amount", "The amount must be at least %d.", gateway.MinimumPaymentAmount)
+		return Outcome{}, errLiveNotConfigured
 	}
 	now := s.now()
-	p := gateway.Payment{
-		AccountID: c.Account.ID, Environment: c.Environment, Currency: c.Account.Currency,
-		AuthorizedAmount: req.Amount, OrderID: req.OrderID,
-		Card: gateway.CardSummary{
-			Brand: string(req.Card.Brand), BIN: req.Card.BIN(), Last4: req.Card.Last4(),
-			ExpMonth: req.Card.ExpMonth, ExpYear: req.Card.ExpYear,
-			Fingerprint: card.Fingerprint(s.FingerprintKey, req.Card.Number),
-		},
-		Customer: req.Customer, Source: req.Source, ThreeDS: req.ThreeDS,
-		CreatedAt: now, UpdatedAt: now, Version: 1,
+	req, err := ValidatePayment(in, now)
+	if err != nil {
+		return Outcome{}, err
 	}
+	// The operation finishes even if the client goes away: a claim must
+	// not be cut off from its finish.
+	ctx = context.WithoutCancel(ctx)
+	authz := gateway.AuthorizationRequest{
+		Capture: op == gateway.OpCharge, CardNumber: req.Card.Number, CVV: req.Card.CVV, Brand: string(req.Card.Brand),
+		Amount: req.Amount, Currency: c.Account.Currency, Zip: req.Customer.Zip, Address: req.Customer.Address,
+	}
+	newPayment := func(id string) (gateway.Payment, gateway.Transaction) {
+		p := gateway.Payment{
+			ID: id, AccountID: c.Account.ID, Environment: c.Environment, Status: gateway.StatusPending, Currency: c.Account.Currency,
+			AuthorizedAmount: req.Amount, OrderID: req.OrderID,
+			Card: gateway.CardSummary{
+				Brand: string(req.Card.Brand), BIN: req.Card.BIN(), Last4: req.Card.Last4(),
+				ExpMonth: req.Card.ExpMonth, ExpYear: req.Card.ExpYear,
+				Fingerprint: card.Fingerprint(s.FingerprintKey, req.Card.Number),
+			},
+			Customer: req.Customer, Source: req.Source, ThreeDS: req.ThreeDS,
+			CreatedAt: now, UpdatedAt: now, Version: 1,
+		}.Claim(op)
+		t := gateway.Transaction{ID: id, PaymentID: id, AccountID: c.Account.ID, Environment: c.Environment,
+			Operation: op, Result: gateway.ResultPending, Amount: req.Amount, RequestID: c.RequestID, Actor: c.actor(ctx), CreatedAt: now}
+		return p, t
+	}
+	instant, _ := proc.(gateway.InstantProcessor)
+	var decided, answered bool
+	var res gateway.AuthorizationResult
+	var perr error
 	var out Outcome
-	var recorded error // a decline or processor failure: recorded, then answered as an error
-	err := s.update(ctx, c, idem, func(tx gateway.Tx) error {
-		if idem == nil && s.DuplicateWindow > 0 {
-			dup, err := tx.FindDuplicate(ctx, gateway.DuplicateQuery{
-				AccountID: c.Account.ID, Environment: c.Environment, OrderID: req.OrderID,
-				Amount: req.Amount, Fingerprint: p.Card.Fingerprint, Since: now.Add(-s.DuplicateWindow),
-			})
-			if err == nil {
-				return gateway.Errorf(gateway.KindConflict, "duplicate-transaction",
-					"A payment for order %s with the same amount and card was made less than %s ago (%s); send an Idempotency-Key to retry safely.",
-					req.OrderID, s.DuplicateWindow, dup)
-			}
-			if !errors.Is(err, gateway.ErrNotFound) {
-				return err
-			}
-		}
-		res, err := proc.Authorize(ctx, gateway.AuthorizationRequest{
-			CardNumber: req.Card.Number, CVV: req.Card.CVV, Brand: string(req.Card.Brand),
-			Amount: req.Amount, Currency: p.Currency, Zip: req.Customer.Zip, Address: req.Customer.Address,
-		})
+	var recorded error
+	var claimed *Outcome
+	err = s.retry(ctx, func(tx gateway.Tx) error {
+		claimed = nil
 		// A new id on every attempt: a retry after an id collision (a
 		// unique violation, answered as a conflict) must not collide again.
-		pay := p
-		pay.ID = gateway.NewID()
-		t := gateway.Transaction{ID: pay.ID, PaymentID: pay.ID, AccountID: c.Account.ID, Environment: c.Environment,
-			Operation: op, Amount: req.Amount, RequestID: c.RequestID, Actor: c.actor(ctx), CreatedAt: now}
-		recorded = nil
-		switch {
-		case err != nil:
-			if gateway.ErrorKind(err) != gateway.KindProcessor {
+		p, t := newPayment(gateway.NewID())
+		if err := s.claimKey(ctx, tx, c, idem, t.ID, now); err != nil {
+			return err
+		}
+		if idem == nil {
+			if err := s.checkDuplicate(ctx, tx, c, req, p.Card.Fingerprint, now); err != nil {
 				return err
 			}
-			// Nothing is held: the attempt keeps its amount in its transaction.
-			pay.Status, pay.DeclineCode, pay.AuthorizedAmount = gateway.StatusFailed, gateway.ErrProcessor.Code, 0
-			t.Result, t.Code = gateway.ResultError, gateway.ErrProcessor.Code
-			recorded = &gateway.Error{Kind: gateway.KindProcessor, Code: gateway.ErrProcessor.Code, Message: gateway.ErrProcessor.Message, Payment: &pay}
-		case !res.Approved:
-			pay.Status, pay.DeclineCode, pay.AuthorizedAmount = gateway.StatusDeclined, res.DeclineCode, 0
-			pay.AVSCode, pay.CVVCode = res.AVSCode, res.CVVCode
-			t.Result, t.Code = gateway.ResultDeclined, res.DeclineCode
-			recorded = &gateway.Error{Kind: gateway.KindDeclined, Code: res.DeclineCode, Message: res.Message, Payment: &pay}
-		default:
-			pay.AVSCode, pay.CVVCode = res.AVSCode, res.CVVCode
-			t.Result = gateway.ResultApproved
-			pay.Status = gateway.StatusAuthorized
-			if op == gateway.OpCharge {
-				pay.Status, pay.CapturedAmount = gateway.StatusCaptured, req.Amount
-			}
 		}
-		if err := tx.InsertPayment(ctx, pay); err != nil {
+		if instant != nil && !decided {
+			res, answered, perr = instant.InstantAuthorize(authz)
+			decided = true
+		}
+		if answered {
+			if perr != nil {
+				perr = gateway.ErrProcessor // an instant answer is never in doubt
+			}
+			p = p.Answered(op, res, perr)
+			t.Result, t.Code = authorizationResult(res, perr)
+		} else {
+			t.LeaseUntil = now.Add(s.processorTimeout() + leaseMargin)
+		}
+		if err := tx.InsertPayment(ctx, p); err != nil {
 			return err
 		}
 		if err := tx.InsertTransaction(ctx, t); err != nil {
 			return err
 		}
-		pay.Transactions = []gateway.Transaction{t}
-		out = Outcome{Payment: pay, Transaction: t}
-		return s.finish(ctx, tx, c, idem, out, recorded)
+		out, recorded = outcomeOf(p, t)
+		if !answered {
+			claimed = &out
+		}
+		return nil
 	})
-	if err != nil {
-		return Outcome{}, err
+	if err != nil || claimed == nil {
+		return s.answer(ctx, c, idem, out, recorded, err)
 	}
-	return out, recorded
+	authz.Reference = claimed.Transaction.ID
+	callCtx, cancel := context.WithTimeout(ctx, s.processorTimeout())
+	res, perr = proc.Authorize(callCtx, authz)
+	cancel()
+	if perr != nil && !gateway.IsDefiniteFailure(perr) {
+		s.log().Warn("processor outcome unknown: the payment stays pending for the reconciler",
+			"payment_id", claimed.Payment.ID, "operation", op, "request_id", c.RequestID, "err", perr)
+		return outcomeOf(claimed.Payment, claimed.Transaction)
+	}
+	return s.finish(ctx, claimed.Transaction, func(p gateway.Payment) (gateway.Payment, gateway.Result, string) {
+		result, code := authorizationResult(res, perr)
+		return p.Answered(op, res, perr), result, code
+	}, "")
+}
+
+// authorizationResult is the ledger's result and code for a processor's
+// answer to a charge or authorization.
+func authorizationResult(res gateway.AuthorizationResult, err error) (gateway.Result, string) {
+	switch {
+	case err != nil:
+		return gateway.ResultError, gateway.ErrProcessor.Code
+	case !res.Approved:
+		return gateway.ResultDeclined, res.DeclineCode
+	}
+	return gateway.ResultApproved, ""
+}
+
+func (s *Service) checkDuplicate(ctx context.Context, tx gateway.Tx, c Caller, req PaymentRequest, fingerprint string, now time.Time) error {
+	if s.DuplicateWindow <= 0 {
+		return nil
+	}
+	dup, err := tx.FindDuplicate(ctx, gateway.DuplicateQuery{
+		AccountID: c.Account.ID, Environment: c.Environment, OrderID: req.OrderID,
+		Amount: req.Amount, Fingerprint: fingerprint, Since: now.Add(-s.DuplicateWindow),
+	})
+	if err == nil {
+		return gateway.Errorf(gateway.KindConflict, "duplicate-transaction",
+			"A payment for order %s with the same amount and card was made less than %s ago (%s); send an Idempotency-Key to retry safely.",
+			req.OrderID, s.DuplicateWindow, dup)
+	}
+	if !errors.Is(err, gateway.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// outcomeOf is the answer an operation's recorded rows give: the outcome,
+// and the error that a decline, a processor failure or a pending outcome
+// is answered with. A request and every replay of it answer from here.
+func outcomeOf(p gateway.Payment, t gateway.Transaction) (Outcome, error) {
+	p.Transactions = []gateway.Transaction{t}
+	out := Outcome{Payment: p, Transaction: t}
+	var e *gateway.Error
+	switch t.Result {
+	case gateway.ResultDeclined:
+		e = gateway.Errorf(gateway.KindDeclined, t.Code, "%s", gateway.DeclineMessage(t.Code))
+	case gateway.ResultError:
+		e = gateway.Errorf(gateway.KindProcessor, gateway.ErrProcessor.Code, "%s", gateway.ErrProcessor.Message)
+	case gateway.ResultPending:
+		e = gateway.Errorf(gateway.KindProcessor, gateway.ErrProcessorTimeout.Code, "%s", gateway.ErrProcessorTimeout.Message)
+	default:
+		return out, nil
+	}
+	e.Payment = &out.Payment
+	if t.ID != p.ID {
+		e.Transaction = &out.Transaction
+	}
+	return out, e
 }
 
 // Capture captures amount of the authorized payment that txID belongs to.
@@ -204,7 +281,7 @@ func (s *Service) Capture(ctx context.Context, c Caller, txID string, amount int
 	return s.change(ctx, c, txID, gateway.OpCapture, idem, func(p gateway.Payment) (gateway.Payment, int64, error) {
 		after, err := p.Capture(amount)
 		return after, amount, err
-	}, func(proc gateway.Processor, p gateway.Payment) error { return proc.Capture(ctx, p, amount) })
+	})
 }
 
 // Refund returns amount of the captured money of the payment txID belongs to.
@@ -212,7 +289,7 @@ func (s *Service) Refund(ctx context.Context, c Caller, txID string, amount int6
 	return s.change(ctx, c, txID, gateway.OpRefund, idem, func(p gateway.Payment) (gateway.Payment, int64, error) {
 		after, err := p.Refund(amount)
 		return after, amount, err
-	}, func(proc gateway.Processor, p gateway.Payment) error { return proc.Refund(ctx, p, amount) })
+	})
 }
 
 // Void cancels the payment txID belongs to, before settlement.
@@ -225,15 +302,31 @@ func (s *Service) Void(ctx context.Context, c Caller, txID string, idem *Idempot
 		}
 		after, err := p.Void()
 		return after, released, err
-	}, func(proc gateway.Processor, p gateway.Payment) error { return proc.Void(ctx, p) })
+	})
 }
 
 // change applies a domain rule to an existing payment: rule returns the
 // payment after the operation and the amount of the new transaction.
 func (s *Service) change(ctx context.Context, c Caller, txID string, op gateway.Operation, idem *Idempotency,
-	rule func(gateway.Payment) (gateway.Payment, int64, error), call func(gateway.Processor, gateway.Payment) error) (Outcome, error) {
+	rule func(gateway.Payment) (gateway.Payment, int64, error)) (Outcome, error) {
+	// Without a processor the environment has no payments to find, or (if
+	// it was configured once) none to change.
+	proc, configured := s.Processors[c.Environment]
+	ctx = context.WithoutCancel(ctx)
+	instant, _ := proc.(gateway.InstantProcessor)
+	var decided, answered bool
+	var perr error
 	var out Outcome
-	err := s.update(ctx, c, idem, func(tx gateway.Tx) error {
+	var recorded error
+	var claimed *Outcome
+	var call gateway.ChangeRequest
+	err := s.retry(ctx, func(tx gateway.Tx) error {
+		claimed = nil
+		now := s.now()
+		id := gateway.NewID()
+		if err := s.claimKey(ctx, tx, c, idem, id, now); err != nil {
+			return err
+		}
 		before, err := tx.PaymentForUpdate(ctx, c.Account.ID, c.Environment, txID)
 		if errors.Is(err, gateway.ErrNotFound) {
 			return paymentNotFound(txID)
@@ -241,32 +334,128 @@ func (s *Service) change(ctx context.Context, c Caller, txID string, op gateway.
 		if err != nil {
 			return err
 		}
+		if !configured {
+			return errLiveNotConfigured
+		}
 		after, amount, err := rule(before)
 		if err != nil {
 			return err
 		}
-		if proc, ok := s.Processors[c.Environment]; ok {
-			if err := call(proc, before); err != nil {
+		call = gateway.ChangeRequest{Reference: id, Operation: op, Payment: before, Amount: amount}
+		t := gateway.Transaction{ID: id, PaymentID: after.ID, AccountID: c.Account.ID, Environment: c.Environment,
+			Operation: op, Result: gateway.ResultPending, Amount: amount, RequestID: c.RequestID, Actor: c.actor(ctx), CreatedAt: now}
+		if instant != nil && !decided {
+			answered, perr = instant.InstantChange(call)
+			decided = true
+		}
+		switch {
+		case answered && perr != nil: // the payment stays as it was
+			after = before
+			t.Result, t.Code = gateway.ResultError, gateway.ErrProcessor.Code
+		case answered:
+			t.Result = gateway.ResultApproved
+		default:
+			after = after.Claim(op)
+			t.LeaseUntil = now.Add(s.processorTimeout() + leaseMargin)
+		}
+		if t.Result != gateway.ResultError {
+			after.UpdatedAt = now
+			if err := tx.UpdatePayment(ctx, after); err != nil {
 				return err
 			}
+			after.Version++
 		}
-		now := s.now()
-		after.UpdatedAt = now
-		if err := tx.UpdatePayment(ctx, after); err != nil {
-			return err
-		}
-		t := gateway.Transaction{ID: gateway.NewID(), PaymentID: after.ID, AccountID: c.Account.ID, Environment: c.Environment,
-			Operation: op, Result: gateway.ResultApproved, Amount: amount, RequestID: c.RequestID, Actor: c.actor(ctx), CreatedAt: now}
 		if err := tx.InsertTransaction(ctx, t); err != nil {
 			return err
 		}
-		after.Version++
-		after.Transactions = []gateway.Transaction{t}
-		out = Outcome{Payment: after, Transaction: t}
-		return s.finish(ctx, tx, c, idem, out, nil)
+		out, recorded = outcomeOf(after, t)
+		if !answered {
+			claimed = &out
+		}
+		return nil
 	})
-	return out, err
+	if err != nil || claimed == nil {
+		return s.answer(ctx, c, idem, out, recorded, err)
+	}
+	callCtx, cancel := context.WithTimeout(ctx, s.processorTimeout())
+	switch op {
+	case gateway.OpCapture:
+		perr = proc.Capture(callCtx, call)
+	case gateway.OpRefund:
+		perr = proc.Refund(callCtx, call)
+	default:
+		perr = proc.Void(callCtx, call)
+	}
+	cancel()
+	if perr != nil && !gateway.IsDefiniteFailure(perr) {
+		s.log().Warn("processor outcome unknown: the operation stays pending for the reconciler",
+			"transaction_id", claimed.Transaction.ID, "payment_id", claimed.Payment.ID, "operation", op, "request_id", c.RequestID, "err", perr)
+		return outcomeOf(claimed.Payment, claimed.Transaction)
+	}
+	return s.finish(ctx, claimed.Transaction, changeFinish(op, claimed.Transaction.Amount, perr), "")
 }
+
+// changeFinish records a processor's answer to a capture, refund or void:
+// done, or (perr) not done, giving back what the claim held.
+func changeFinish(op gateway.Operation, amount int64, perr error) func(gateway.Payment) (gateway.Payment, gateway.Result, string) {
+	return func(p gateway.Payment) (gateway.Payment, gateway.Result, string) {
+		if perr != nil {
+			return p.Undo(op, amount), gateway.ResultError, gateway.ErrProcessor.Code
+		}
+		return p.Done(), gateway.ResultApproved, ""
+	}
+}
+
+// finish records the processor's answer to the pending transaction t: apply
+// turns the payment as it is now into the payment after the answer, with
+// the transaction's final result and code. If t is no longer pending
+// (the reconciler finished it first), the recorded answer stands and is
+// returned. audit, when set, is the audit log's detail of the finish (the
+// reconciler's).
+func (s *Service) finish(ctx context.Context, t gateway.Transaction,
+	apply func(gateway.Payment) (gateway.Payment, gateway.Result, string), audit string) (Outcome, error) {
+	var out Outcome
+	var recorded error
+	err := s.retry(ctx, func(tx gateway.Tx) error {
+		p, err := tx.PaymentForUpdate(ctx, t.AccountID, t.Environment, t.ID)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.Transaction(ctx, t.AccountID, t.Environment, t.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Result != gateway.ResultPending {
+			out, recorded = outcomeOf(p, cur)
+			return nil
+		}
+		now := s.now()
+		p, cur.Result, cur.Code = apply(p)
+		cur.LeaseUntil = time.Time{}
+		p.UpdatedAt = now
+		if err := tx.UpdatePayment(ctx, p); err != nil {
+			return err
+		}
+		p.Version++
+		if err := tx.FinishTransaction(ctx, cur); err != nil {
+			return err
+		}
+		if audit != "" {
+			if err := s.audit(ctx, tx, "payment.reconciled", p.AccountID, p.Environment, p.ID,
+				fmt.Sprintf("transaction=%s operation=%s result=%s %s", cur.ID, cur.Operation, cur.Result, audit)); err != nil {
+				return err
+			}
+		}
+		out, recorded = outcomeOf(p, cur)
+		return nil
+	})
+	if err != nil {
+		return Outcome{}, err
+	}
+	return out, recorded
+}
+
+var errLiveNotConfigured = gateway.Errorf(gateway.KindInvalid, "live-not-configured", "Live processing is not configured for this account.")
 
 // Lookup returns the payment that txID belongs to, with its transactions.
 func (s *Service) Lookup(ctx context.Context, c Caller, txID string) (gateway.Payment, error) {
@@ -375,26 +564,13 @@ func paymentNotFound(txID string) error {
 	return gateway.Errorf(gateway.KindNotFound, "payment-not-found", "No payment with id %q was found for this account.", txID)
 }
 
-// update runs fn in a write transaction, replaying a kept answer for the
-// request's Idempotency-Key, and retrying transactions that lost a race.
-func (s *Service) update(ctx context.Context, c Caller, idem *Idempotency, fn func(gateway.Tx) error) error {
-	// The operation finishes even if the client goes away: a committed
-	// change must not be cut off between the processor and the store.
-	ctx = context.WithoutCancel(ctx)
+// retry runs fn in a write transaction, again after a transaction that
+// lost a race (a compare-and-set or a unique key), a bounded number of
+// times. fn never calls a processor, so a retry never asks one twice.
+func (s *Service) retry(ctx context.Context, fn func(gateway.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		err = s.Store.Update(ctx, func(tx gateway.Tx) error {
-			if idem != nil {
-				rec, err := tx.IdempotencyRecord(ctx, c.Account.ID, c.Environment, idem.Key)
-				if err == nil {
-					return &ReplayError{Record: rec}
-				}
-				if !errors.Is(err, gateway.ErrNotFound) {
-					return err
-				}
-			}
-			return fn(tx)
-		})
+		err = s.Store.Update(ctx, fn)
 		if !errors.Is(err, gateway.ErrConflict) {
 			return err
 		}
@@ -402,21 +578,12 @@ func (s *Service) update(ctx context.Context, c Caller, idem *Idempotency, fn fu
 	return fmt.Errorf("gave up after %d conflicting attempts: %w", maxAttempts, err)
 }
 
-// finish writes the idempotency record of an operation, if it has a key.
-// The operation's transaction row is its audit entry and its event.
-func (s *Service) finish(ctx context.Context, tx gateway.Tx, c Caller, idem *Idempotency, out Outcome, recorded error) error {
-	if idem == nil {
-		return nil
-	}
-	status, body := idem.Answer(out, recorded)
-	return tx.SaveIdempotencyRecord(ctx, gateway.IdempotencyRecord{AccountID: c.Account.ID, Environment: c.Environment,
-		Key: idem.Key, RequestHash: idem.Hash, Status: status, Body: body, CreatedAt: out.Transaction.CreatedAt})
-}
-
 // eventType names what a transaction did, as its audit entry's action (and
 // the type of the event a webhook will announce).
 func eventType(op gateway.Operation, r gateway.Result) string {
 	switch {
+	case r == gateway.ResultPending:
+		return "payment.pending"
 	case r == gateway.ResultDeclined:
 		return "payment.declined"
 	case r == gateway.ResultError:

@@ -20,6 +20,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/sqlstore"
 )
 
@@ -36,6 +37,14 @@ func Dialect() sqlstore.Dialect {
 		Migrations:        sub,
 		Uncancellable:     true,
 		OthersCommitted:   "PRAGMA data_version",
+		// One writer at a time: the next rowid is past every committed
+		// row, so seq order is commit order.
+		NextPosition:    "seq = (SELECT MAX(seq) FROM transactions) + 1",
+		PositionColumns: "0, seq",
+		PositionOrder:   "seq",
+		AfterPosition: func(after gateway.LedgerPosition) (string, []any) {
+			return "seq > ?", []any{after.Seq}
+		},
 	}
 }
 

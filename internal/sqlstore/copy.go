@@ -9,16 +9,22 @@ import (
 
 // copyTables lists every table with data, parents before children, with the
 // column that orders its rows. Append-only tables are copied in their order
-// without their sequence column, which the destination assigns anew.
+// without their position columns (sequenceColumns), which the destination
+// assigns anew.
 var copyTables = []struct{ name, order string }{
 	{"accounts", "id"},
 	{"api_keys", "id"},
 	{"payments", "id"},
-	{"transactions", "id"},
+	{"transactions", ""}, // in the source's ledger order
 	{"idempotency_keys", "account_id, environment, key"},
 	{"settlement_batches", "id"},
 	{"audit_log", "seq"},
 }
+
+// sequenceColumns are the columns a destination assigns itself: the audit
+// log's order, the ledger's position (and, on PostgreSQL, its transaction
+// id).
+var sequenceColumns = []string{"seq", "xid"}
 
 // CopyReport is what a copy moved, per table, and the money it checked.
 type CopyReport struct {
@@ -56,7 +62,11 @@ func Copy(ctx context.Context, src, dst *DB) (CopyReport, error) {
 	}
 	defer func() { _ = tx.Rollback() }()
 	for _, t := range copyTables {
-		rows, err := src.read.QueryContext(ctx, "SELECT * FROM "+t.name+" ORDER BY "+t.order)
+		order := t.order
+		if order == "" {
+			order = src.d.PositionOrder
+		}
+		rows, err := src.read.QueryContext(ctx, "SELECT * FROM "+t.name+" ORDER BY "+order)
 		if err != nil {
 			return rep, fmt.Errorf("read %s: %w", t.name, err)
 		}
@@ -65,21 +75,21 @@ func Copy(ctx context.Context, src, dst *DB) (CopyReport, error) {
 			rows.Close()
 			return rep, err
 		}
-		skip := slices.Index(cols, "seq") // -1 for tables without one
-		if skip >= 0 {
-			cols = slices.Delete(slices.Clone(cols), skip, skip+1)
+		keep := make([]bool, len(cols))
+		var names []string
+		for i, c := range cols {
+			if keep[i] = !slices.Contains(sequenceColumns, c); keep[i] {
+				names = append(names, c)
+			}
 		}
-		insert, err := tx.PrepareContext(ctx, dst.d.Rebind("INSERT INTO "+t.name+" ("+strings.Join(cols, ", ")+") VALUES ("+placeholders(len(cols))+")"))
+		insert, err := tx.PrepareContext(ctx, dst.d.Rebind("INSERT INTO "+t.name+" ("+strings.Join(names, ", ")+") VALUES ("+placeholders(len(names))+")"))
 		if err != nil {
 			rows.Close()
 			return rep, fmt.Errorf("prepare %s: %w", t.name, err)
 		}
-		width := len(cols)
-		if skip >= 0 {
-			width++
-		}
-		vals := make([]any, width)
-		ptrs := make([]any, width)
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		row := make([]any, 0, len(names))
 		for i := range vals {
 			ptrs[i] = &vals[i]
 		}
@@ -88,9 +98,11 @@ func Copy(ctx context.Context, src, dst *DB) (CopyReport, error) {
 				rows.Close()
 				return rep, fmt.Errorf("read %s: %w", t.name, err)
 			}
-			row := vals
-			if skip >= 0 {
-				row = slices.Delete(slices.Clone(vals), skip, skip+1)
+			row = row[:0]
+			for i, v := range vals {
+				if keep[i] {
+					row = append(row, v)
+				}
 			}
 			if _, err := insert.ExecContext(ctx, row...); err != nil {
 				rows.Close()

@@ -51,6 +51,16 @@ type Dialect struct {
 	// driver watches a cancellable context with a goroutine per statement,
 	// which costs more than the statement it could cut short.
 	Uncancellable bool
+	// NextPosition is the SET clause that gives a ledger row the next
+	// position in commit order, when a pending row is finished.
+	NextPosition string
+	// PositionColumns are the two columns of a ledger position, as
+	// LedgerPosition's Epoch and Seq; PositionOrder orders by them.
+	PositionColumns, PositionOrder string
+	// AfterPosition returns the condition (and its arguments) selecting
+	// ledger rows after a position that a reader may see without ever
+	// skipping one that commits later.
+	AfterPosition func(after gateway.LedgerPosition) (string, []any)
 	// OthersCommitted, when set, is a query answering a number that changes
 	// when another process commits to the database, and only then (SQLite's
 	// PRAGMA data_version on the writer's connection, which the readers

@@ -253,7 +253,8 @@ const paymentColumns = `id, account_id, environment, status, currency,
 	first_name, last_name, email, phone, address, city, state, zip, country,
 	avs_code, cvv_code, decline_code, source,
 	threeds_cavv, threeds_validated, threeds_transaction_id, threeds_server_transaction_id, threeds_version, threeds_parres_status,
-	created_at, updated_at, settled_at, batch_id, version`
+	created_at, updated_at, settled_at, batch_id, version,
+	processor_ref, in_flight, in_flight_op`
 
 func paymentArgs(p *gateway.Payment) []any {
 	return []any{p.ID, p.AccountID, string(p.Environment), string(p.Status), p.Currency,
@@ -263,7 +264,8 @@ func paymentArgs(p *gateway.Payment) []any {
 		p.Customer.City, p.Customer.State, p.Customer.Zip, p.Customer.Country,
 		p.AVSCode, p.CVVCode, p.DeclineCode, p.Source,
 		p.ThreeDS.CAVV, p.ThreeDS.Validated, p.ThreeDS.TransactionID, p.ThreeDS.ServerTransactionID, p.ThreeDS.Version, p.ThreeDS.PaResStatus,
-		formatTime(p.CreatedAt), formatTime(p.UpdatedAt), nullTime(p.SettledAt), nullString(p.BatchID), p.Version}
+		formatTime(p.CreatedAt), formatTime(p.UpdatedAt), nullTime(p.SettledAt), nullString(p.BatchID), p.Version,
+		p.ProcessorRef, p.InFlight, string(p.InFlightOp)}
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
@@ -284,7 +286,8 @@ func (r *paymentRow) dest() []any {
 		&p.Customer.City, &p.Customer.State, &p.Customer.Zip, &p.Customer.Country,
 		&p.AVSCode, &p.CVVCode, &p.DeclineCode, &p.Source,
 		&p.ThreeDS.CAVV, &p.ThreeDS.Validated, &p.ThreeDS.TransactionID, &p.ThreeDS.ServerTransactionID, &p.ThreeDS.Version, &p.ThreeDS.PaResStatus,
-		&r.created, &r.updated, &r.settled, &r.batch, &p.Version}
+		&r.created, &r.updated, &r.settled, &r.batch, &p.Version,
+		&p.ProcessorRef, &p.InFlight, &p.InFlightOp}
 }
 
 func (r *paymentRow) payment() (gateway.Payment, error) {
@@ -415,23 +418,29 @@ func (t *tx) transactions(ctx context.Context, paymentID string) ([]gateway.Tran
 	return scanTransactions(rows)
 }
 
-const transactionColumns = "id, payment_id, account_id, environment, operation, result, amount, code, request_id, actor, created_at"
+const transactionColumns = "id, payment_id, account_id, environment, operation, result, amount, code, request_id, actor, created_at, lease_until"
 
 // transactionRow receives the columns of transactionColumns.
 type transactionRow struct {
 	t       gateway.Transaction
 	created string
+	lease   sql.NullString
 }
 
 func (r *transactionRow) dest() []any {
 	t := &r.t
-	return []any{&t.ID, &t.PaymentID, &t.AccountID, &t.Environment, &t.Operation, &t.Result, &t.Amount, &t.Code, &t.RequestID, &t.Actor, &r.created}
+	return []any{&t.ID, &t.PaymentID, &t.AccountID, &t.Environment, &t.Operation, &t.Result, &t.Amount, &t.Code, &t.RequestID, &t.Actor, &r.created, &r.lease}
 }
 
 func (r *transactionRow) transaction() (gateway.Transaction, error) {
 	t := r.t
 	var err error
-	t.CreatedAt, err = parseTime(r.created)
+	if t.CreatedAt, err = parseTime(r.created); err != nil {
+		return t, err
+	}
+	if r.lease.Valid {
+		t.LeaseUntil, err = parseTime(r.lease.String)
+	}
 	return t, err
 }
 
@@ -456,16 +465,18 @@ func scanTransactions(rows *sql.Rows) ([]gateway.Transaction, error) {
 }
 
 func (t *tx) InsertPayment(ctx context.Context, p gateway.Payment) error {
-	_, err := t.exec(ctx, "INSERT INTO payments ("+paymentColumns+") VALUES ("+placeholders(39)+")", paymentArgs(&p)...)
+	_, err := t.exec(ctx, "INSERT INTO payments ("+paymentColumns+") VALUES ("+placeholders(42)+")", paymentArgs(&p)...)
 	return err
 }
 
 func (t *tx) UpdatePayment(ctx context.Context, p gateway.Payment) error {
 	t.changes.payment(p.ID)
 	res, err := t.exec(ctx, `UPDATE payments SET status = ?, authorized_amount = ?, captured_amount = ?, refunded_amount = ?,
+		avs_code = ?, cvv_code = ?, decline_code = ?, processor_ref = ?, in_flight = ?, in_flight_op = ?,
 		updated_at = ?, settled_at = ?, batch_id = ?, version = version + 1
 		WHERE id = ? AND account_id = ? AND version = ?`,
 		string(p.Status), p.AuthorizedAmount, p.CapturedAmount, p.RefundedAmount,
+		p.AVSCode, p.CVVCode, p.DeclineCode, p.ProcessorRef, p.InFlight, string(p.InFlightOp),
 		formatTime(p.UpdatedAt), nullTime(p.SettledAt), nullString(p.BatchID),
 		p.ID, p.AccountID, p.Version)
 	if err != nil {
@@ -476,19 +487,18 @@ func (t *tx) UpdatePayment(ctx context.Context, p gateway.Payment) error {
 
 func (t *tx) InsertTransaction(ctx context.Context, tr gateway.Transaction) error {
 	t.changes.payment(tr.PaymentID)
-	_, err := t.exec(ctx, `INSERT INTO transactions (id, payment_id, account_id, environment, operation, result, amount, code, request_id, actor, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(ctx, `INSERT INTO transactions (`+transactionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tr.ID, tr.PaymentID, tr.AccountID, string(tr.Environment), string(tr.Operation), string(tr.Result), tr.Amount, tr.Code, tr.RequestID, tr.Actor,
-		formatTime(tr.CreatedAt))
+		formatTime(tr.CreatedAt), nullTime(tr.LeaseUntil))
 	return err
 }
 
 func (t *tx) IdempotencyRecord(ctx context.Context, accountID string, env gateway.Environment, key string) (gateway.IdempotencyRecord, error) {
 	r := gateway.IdempotencyRecord{AccountID: accountID, Environment: env, Key: key}
 	var created string
-	err := t.queryRow(ctx, (`SELECT request_hash, status, body, created_at FROM idempotency_keys
+	err := t.queryRow(ctx, (`SELECT request_hash, transaction_id, status, body, created_at FROM idempotency_keys
 		WHERE account_id = ? AND environment = ? AND key = ?`), accountID, string(env), key).
-		Scan(&r.RequestHash, &r.Status, &r.Body, &created)
+		Scan(&r.RequestHash, &r.TransactionID, &r.Status, &r.Body, &created)
 	if err != nil {
 		return r, notFoundOr(err)
 	}
@@ -497,8 +507,12 @@ func (t *tx) IdempotencyRecord(ctx context.Context, accountID string, env gatewa
 }
 
 func (t *tx) SaveIdempotencyRecord(ctx context.Context, r gateway.IdempotencyRecord) error {
-	_, err := t.exec(ctx, `INSERT INTO idempotency_keys (account_id, environment, key, request_hash, status, body, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, r.AccountID, string(r.Environment), r.Key, r.RequestHash, r.Status, r.Body, formatTime(r.CreatedAt))
+	body := r.Body
+	if body == nil {
+		body = []byte{} // the column is NOT NULL; records name a transaction instead
+	}
+	_, err := t.exec(ctx, `INSERT INTO idempotency_keys (account_id, environment, key, request_hash, transaction_id, status, body, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.AccountID, string(r.Environment), r.Key, r.RequestHash, r.TransactionID, r.Status, body, formatTime(r.CreatedAt))
 	return err
 }
 
@@ -524,6 +538,8 @@ func (t *tx) FindDuplicate(ctx context.Context, q gateway.DuplicateQuery) (strin
 }
 
 func (t *tx) SettleCaptured(ctx context.Context, b *gateway.SettlementBatch) error {
+	// Payments with an operation in flight wait for the next batch: their
+	// amounts are not final yet.
 	// One statement both moves the payments and reports what it moved, so
 	// that the totals are exactly those of the settled rows: a refund or
 	// capture committed meanwhile is either waited for (PostgreSQL re-reads
@@ -531,7 +547,7 @@ func (t *tx) SettleCaptured(ctx context.Context, b *gateway.SettlementBatch) err
 	t.changes.everything()
 	at := formatTime(b.ClosedAt)
 	rows, err := t.query(ctx, (`UPDATE payments SET status = 'settled', settled_at = ?, batch_id = ?, updated_at = ?, version = version + 1
-		WHERE status = 'captured' RETURNING currency, captured_amount - refunded_amount`), at, b.ID, at)
+		WHERE status = 'captured' AND in_flight = 0 RETURNING currency, captured_amount - refunded_amount`), at, b.ID, at)
 	if err != nil {
 		return gateway.Internal(err)
 	}

@@ -42,6 +42,11 @@ func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
 		{"audit_log", testAuditLog},
 		{"settle_during_refunds", testSettleDuringRefunds},
 		{"lookups_see_writes", testLookupsSeeWrites},
+		{"pending_transactions", testPendingTransactions},
+		{"ledger_in_commit_order", testLedgerInCommitOrder},
+		{"ledger_row_committing_late", testLedgerRowCommittingLate},
+		{"idempotency_retention", testIdempotencyRetention},
+		{"payment_listing", testPaymentListing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,10 +139,11 @@ func payment(id, accountID string, env gateway.Environment) gateway.Payment {
 			FirstName: "Zoë", LastName: "O'Brien", Email: "zoe@example.com", Phone: "+1 555 0100",
 			Address: "1 Main St, Apt \"4\"", City: "Springfield", State: "IL", Zip: "62701", Country: "US",
 		},
-		AVSCode:     "Y",
-		CVVCode:     "M",
-		DeclineCode: "",
-		Source:      "ecommerce",
+		AVSCode:      "Y",
+		CVVCode:      "M",
+		DeclineCode:  "",
+		Source:       "ecommerce",
+		ProcessorRef: "pi_" + id,
 		ThreeDS: gateway.ThreeDS{
 			CAVV: "AAABBBCCC=", Validated: "true", TransactionID: "3ds-tx", ServerTransactionID: "3ds-server-tx",
 			Version: "2.2.0", PaResStatus: "Y",
