@@ -530,6 +530,7 @@ func runScript(t *testing.T, h *harness) []string {
 	record("replayed decline", out, err)
 	out, err = h.svc.Charge(ctx, h.caller, in("4242424242424242", 5000, ""), nil)
 	record("duplicate", out, err)
+	name(charge.Payment.ID)
 
 	rows := h.payments(t)
 	slices.SortFunc(rows, func(a, b gateway.Payment) int { return strings.Compare(name(a.ID), name(b.ID)) })
@@ -553,6 +554,11 @@ func runScript(t *testing.T, h *harness) []string {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := range obs { // ids inside messages
+		for id, n := range names {
+			obs[i] = strings.ReplaceAll(obs[i], id, n)
+		}
 	}
 	return obs
 }
