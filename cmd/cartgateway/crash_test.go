@@ -73,13 +73,14 @@ type killableGateway struct {
 	client *http.Client
 }
 
-func startKillable(t *testing.T, db string) *killableGateway {
+func startKillable(t *testing.T, db string, extra ...string) *killableGateway {
 	t.Helper()
 	addr := freeAddr(t)
 	// No rate limits: the retries after the restart come faster than an
 	// account's default rate.
-	cmd := exec.Command(binary(t), "serve", "--db", db, "--addr", addr, "--settle-at", "off", "--duplicate-window", "10m",
-		"--rate-ip", "0", "--rate-account", "0")
+	args := append([]string{"serve", "--db", db, "--addr", addr, "--settle-at", "off", "--duplicate-window", "10m",
+		"--rate-ip", "0", "--rate-account", "0"}, extra...)
+	cmd := exec.Command(binary(t), args...)
 	cmd.Env = append(os.Environ(), "CARTGATEWAY_SECRET="+testSecret)
 	g := &killableGateway{
 		url: "http://" + addr, cmd: cmd, log: &apitest.LogBuffer{}, done: make(chan struct{}),

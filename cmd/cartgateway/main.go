@@ -68,12 +68,14 @@ func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
 		kong.Exit(func(code int) { panic(exit{code}) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
 		kong.Vars{
-			"version":              versionText(),
-			"default_rate_ip":      rate(httpapi.DefaultIPRate).String(),
-			"default_rate_acct":    rate(httpapi.DefaultAccountRate).String(),
-			"default_auth_fail":    rate(httpapi.DefaultAuthFailuresPerMinute).String(),
-			"default_auth_cache":   service.DefaultAuthCacheTTL.String(),
-			"default_lookup_cache": sqlite.DefaultLookupCache.String(),
+			"version":                       versionText(),
+			"default_rate_ip":               rate(httpapi.DefaultIPRate).String(),
+			"default_rate_acct":             rate(httpapi.DefaultAccountRate).String(),
+			"default_auth_fail":             rate(httpapi.DefaultAuthFailuresPerMinute).String(),
+			"default_auth_cache":            service.DefaultAuthCacheTTL.String(),
+			"default_processor_timeout":     service.DefaultProcessorTimeout.String(),
+			"default_idempotency_retention": service.DefaultIdempotencyRetention.String(),
+			"default_lookup_cache":          sqlite.DefaultLookupCache.String(),
 		},
 	)
 }

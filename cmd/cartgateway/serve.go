@@ -27,20 +27,22 @@ import (
 type serveCmd struct {
 	storeFlags `embed:""`
 
-	Addr            hostPort     `name:"addr" env:"CARTGATEWAY_ADDR" default:"127.0.0.1:8080" help:"Listen address."`
-	DuplicateWindow span         `name:"duplicate-window" env:"CARTGATEWAY_DUPLICATE_WINDOW" default:"10m" help:"Refuse a repeated charge/authorize (same order id, amount, card) without Idempotency-Key within this window; 0 disables."`
-	AuthCacheTTL    span         `name:"auth-cache-ttl" env:"CARTGATEWAY_AUTH_CACHE_TTL" default:"${default_auth_cache}" help:"Remember a successful authentication this long; a revoked key keeps working at most this long; 0 disables."`
-	LookupCache     span         `name:"lookup-cache" env:"CARTGATEWAY_LOOKUP_CACHE" default:"${default_lookup_cache}" help:"SQLite: answer repeated lookups from memory; changes by other processes (cartgateway settle from a shell) show within this time; 0 disables."`
-	SettleAt        cutoff       `name:"settle-at" env:"CARTGATEWAY_SETTLE_AT" default:"00:00" help:"Daily settlement cut-off, HH:MM in UTC, or off."`
-	LogLevel        logLevel     `name:"log-level" env:"CARTGATEWAY_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
-	PprofAddr       loopbackAddr `name:"pprof-addr" env:"CARTGATEWAY_PPROF_ADDR" placeholder:"HOST:PORT" help:"Serve Go's pprof profiles on this loopback address; off when empty."`
-	RateIP          rate         `name:"rate-ip" env:"CARTGATEWAY_RATE_IP" default:"${default_rate_ip}" help:"Requests per second per client IP (IPv6: per /64), burst twice that; /healthz and /metrics are exempt; 0 disables."`
-	RateAccount     rate         `name:"rate-account" env:"CARTGATEWAY_RATE_ACCOUNT" default:"${default_rate_acct}" help:"Requests per second per account, burst twice that; 0 disables."`
-	AuthFailures    rate         `name:"auth-failures" env:"CARTGATEWAY_AUTH_FAILURES" default:"${default_auth_fail}" help:"Failed authentications per minute per client IP, burst twice that; past it the IP's API requests answer 429; 0 disables."`
-	TrustedProxies  proxies      `name:"trusted-proxies" env:"CARTGATEWAY_TRUSTED_PROXIES" placeholder:"CIDRS" help:"Comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed; default none."`
-	TLSCert         string       `name:"tls-cert" env:"CARTGATEWAY_TLS_CERT" placeholder:"FILE" help:"PEM certificate (chain) file: serve HTTPS; needs --tls-key."`
-	TLSKey          string       `name:"tls-key" env:"CARTGATEWAY_TLS_KEY" placeholder:"FILE" help:"PEM private key file of --tls-cert."`
-	PrintConfig     bool         `name:"print-config" help:"Print the effective configuration (secrets redacted) and exit."`
+	Addr                 hostPort     `name:"addr" env:"CARTGATEWAY_ADDR" default:"127.0.0.1:8080" help:"Listen address."`
+	DuplicateWindow      span         `name:"duplicate-window" env:"CARTGATEWAY_DUPLICATE_WINDOW" default:"10m" help:"Refuse a repeated charge/authorize (same order id, amount, card) without Idempotency-Key within this window; 0 disables."`
+	AuthCacheTTL         span         `name:"auth-cache-ttl" env:"CARTGATEWAY_AUTH_CACHE_TTL" default:"${default_auth_cache}" help:"Remember a successful authentication this long; a revoked key keeps working at most this long; 0 disables."`
+	LookupCache          span         `name:"lookup-cache" env:"CARTGATEWAY_LOOKUP_CACHE" default:"${default_lookup_cache}" help:"SQLite: answer repeated lookups from memory; changes by other processes (cartgateway settle from a shell) show within this time; 0 disables."`
+	ProcessorTimeout     span         `name:"processor-timeout" env:"CARTGATEWAY_PROCESSOR_TIMEOUT" default:"${default_processor_timeout}" help:"How long one processor call may take; an operation whose call has not answered by then stays pending until the reconciler learns its outcome."`
+	IdempotencyRetention span         `name:"idempotency-retention" env:"CARTGATEWAY_IDEMPOTENCY_RETENTION" default:"${default_idempotency_retention}" help:"How long an Idempotency-Key is kept; older keys are deleted hourly."`
+	SettleAt             cutoff       `name:"settle-at" env:"CARTGATEWAY_SETTLE_AT" default:"00:00" help:"Daily settlement cut-off, HH:MM in UTC, or off."`
+	LogLevel             logLevel     `name:"log-level" env:"CARTGATEWAY_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
+	PprofAddr            loopbackAddr `name:"pprof-addr" env:"CARTGATEWAY_PPROF_ADDR" placeholder:"HOST:PORT" help:"Serve Go's pprof profiles on this loopback address; off when empty."`
+	RateIP               rate         `name:"rate-ip" env:"CARTGATEWAY_RATE_IP" default:"${default_rate_ip}" help:"Requests per second per client IP (IPv6: per /64), burst twice that; /healthz and /metrics are exempt; 0 disables."`
+	RateAccount          rate         `name:"rate-account" env:"CARTGATEWAY_RATE_ACCOUNT" default:"${default_rate_acct}" help:"Requests per second per account, burst twice that; 0 disables."`
+	AuthFailures         rate         `name:"auth-failures" env:"CARTGATEWAY_AUTH_FAILURES" default:"${default_auth_fail}" help:"Failed authentications per minute per client IP, burst twice that; past it the IP's API requests answer 429; 0 disables."`
+	TrustedProxies       proxies      `name:"trusted-proxies" env:"CARTGATEWAY_TRUSTED_PROXIES" placeholder:"CIDRS" help:"Comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed; default none."`
+	TLSCert              string       `name:"tls-cert" env:"CARTGATEWAY_TLS_CERT" placeholder:"FILE" help:"PEM certificate (chain) file: serve HTTPS; needs --tls-key."`
+	TLSKey               string       `name:"tls-key" env:"CARTGATEWAY_TLS_KEY" placeholder:"FILE" help:"PEM private key file of --tls-cert."`
+	PrintConfig          bool         `name:"print-config" help:"Print the effective configuration (secrets redacted) and exit."`
 }
 
 func (serveCmd) Help() string {
@@ -60,6 +62,9 @@ Examples:
 func (c *serveCmd) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.ProcessorTimeout <= 0 || c.IdempotencyRetention <= 0 {
+		return errors.New("--processor-timeout and --idempotency-retention must be positive, e.g. 30s or 24h")
 	}
 	return nil
 }
@@ -85,6 +90,9 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	defer db.Close()
 	svc.DuplicateWindow = time.Duration(c.DuplicateWindow)
 	svc.AuthCacheTTL = time.Duration(c.AuthCacheTTL)
+	svc.ProcessorTimeout = time.Duration(c.ProcessorTimeout)
+	svc.IdempotencyRetention = time.Duration(c.IdempotencyRetention)
+	svc.Log = log
 	if err := bootstrap(ctx, svc, stdout); err != nil {
 		return err
 	}
@@ -119,6 +127,10 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	if c.SettleAt.at >= 0 {
 		go settleDaily(ctx, svc, log, c.SettleAt.at)
 	}
+	// Operations whose processor answer was lost (a crash, a timeout) are
+	// finished by the reconciler: at start, then every reconcileEvery.
+	go svc.RunReconciler(ctx, reconcileEvery)
+	go svc.RunIdempotencyPurge(ctx, time.Hour)
 	errc := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {
@@ -161,6 +173,10 @@ func bootstrap(ctx context.Context, svc *service.Service, stdout io.Writer) erro
 		"To try the README's curl example, run in another shell:\n  export ACCOUNT_ID=%s KEY=%s\n", a.ID, key, a.ID, key)
 	return nil
 }
+
+// reconcileEvery is how often serve looks for pending operations whose
+// lease has ended.
+const reconcileEvery = 5 * time.Second
 
 // nextCutoff is the first cut-off strictly after now.
 func nextCutoff(now time.Time, cutoff time.Duration) time.Time {
