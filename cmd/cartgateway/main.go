@@ -14,9 +14,9 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	"github.com/cartgateway/cartgateway/internal/httpapi"
 	"github.com/cartgateway/cartgateway/internal/service"
 	"github.com/cartgateway/cartgateway/internal/sqlite"
+	"github.com/cartgateway/cartgateway/internal/web"
 )
 
 // cli is the command line: one struct per command, flags as tagged fields
@@ -69,9 +69,9 @@ func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
 		kong.Vars{
 			"version":                       versionText(),
-			"default_rate_ip":               rate(httpapi.DefaultIPRate).String(),
-			"default_rate_acct":             rate(httpapi.DefaultAccountRate).String(),
-			"default_auth_fail":             rate(httpapi.DefaultAuthFailuresPerMinute).String(),
+			"default_rate_ip":               rate(web.DefaultIPRate).String(),
+			"default_rate_acct":             rate(web.DefaultAccountRate).String(),
+			"default_auth_fail":             rate(web.DefaultAuthFailuresPerMinute).String(),
 			"default_auth_cache":            service.DefaultAuthCacheTTL.String(),
 			"default_processor_timeout":     service.DefaultProcessorTimeout.String(),
 			"default_idempotency_retention": service.DefaultIdempotencyRetention.String(),

@@ -17,8 +17,9 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
-	"github.com/cartgateway/cartgateway/internal/httpapi"
+	"github.com/cartgateway/cartgateway/internal/server"
 	"github.com/cartgateway/cartgateway/internal/service"
+	"github.com/cartgateway/cartgateway/internal/web"
 )
 
 // serveCmd runs the gateway. Each flag is one field: its tag holds its
@@ -97,10 +98,10 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 		return err
 	}
 
-	h := &httpapi.Handler{Service: svc, Log: log, Metrics: httpapi.NewMetrics(), Ready: db.Ping, TrustedProxies: c.TrustedProxies.list,
-		Limits: httpapi.Limits{IPRate: flagRate(c.RateIP), AccountRate: flagRate(c.RateAccount), AuthFailuresPerMinute: flagRate(c.AuthFailures)}}
+	handler := server.New(server.Config{Service: svc, Log: log, Ready: db.Ping, TrustedProxies: c.TrustedProxies.list,
+		Limits: web.Limits{IPRate: flagRate(c.RateIP), AccountRate: flagRate(c.RateAccount), AuthFailuresPerMinute: flagRate(c.AuthFailures)}})
 	srv := &http.Server{
-		Handler:           h.Routes(),
+		Handler:           handler,
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,

@@ -20,14 +20,15 @@ import (
 	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
-	"github.com/cartgateway/cartgateway/internal/httpapi"
 	"github.com/cartgateway/cartgateway/internal/limit"
 	"github.com/cartgateway/cartgateway/internal/pgtest"
 	"github.com/cartgateway/cartgateway/internal/postgres"
 	"github.com/cartgateway/cartgateway/internal/sandbox"
+	"github.com/cartgateway/cartgateway/internal/server"
 	"github.com/cartgateway/cartgateway/internal/service"
 	"github.com/cartgateway/cartgateway/internal/sqlite"
 	"github.com/cartgateway/cartgateway/internal/sqlstore"
+	"github.com/cartgateway/cartgateway/internal/web"
 )
 
 // Server is a running test gateway with one sandbox account.
@@ -52,7 +53,7 @@ type Options struct {
 	Currency       string
 	// Limits are the server's abuse limits; nil turns them all off, so that
 	// tests of other things may send what they like.
-	Limits *httpapi.Limits
+	Limits *web.Limits
 	// TrustedProxies are believed about X-Forwarded-* (test requests come
 	// from 127.0.0.1).
 	TrustedProxies limit.Proxies
@@ -118,14 +119,14 @@ func Start(t testing.TB, opt Options) *Server {
 	if opt.AsServed {
 		svc.AuthCacheTTL, level = service.DefaultAuthCacheTTL, slog.LevelWarn
 	}
-	h := &httpapi.Handler{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})),
-		Metrics: httpapi.NewMetrics(), Ready: db.Ping, TrustedProxies: opt.TrustedProxies}
+	cfg := server.Config{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})),
+		Ready: db.Ping, TrustedProxies: opt.TrustedProxies}
 	if opt.Limits != nil {
-		h.Limits = *opt.Limits
+		cfg.Limits = *opt.Limits
 	} else {
-		h.Limits = httpapi.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: -1}
+		cfg.Limits = web.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: -1}
 	}
-	routes := h.Routes()
+	routes := server.New(cfg)
 	ts := httptest.NewServer(routes)
 	s := &Server{URL: ts.URL, DBPath: path, DBURL: url, Service: svc, Store: db, Handler: routes, logs: logs, client: ts.Client()}
 	t.Cleanup(func() {

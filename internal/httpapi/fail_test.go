@@ -28,7 +28,7 @@ func TestFailWhenTheClientHungUp(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			h := &Handler{Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+			h := &API{Log: slog.New(slog.NewJSONHandler(&logs, nil))}
 			ctx, cancel := context.WithCancel(context.Background())
 			if tc.clientGone {
 				cancel()
@@ -37,7 +37,7 @@ func TestFailWhenTheClientHungUp(t *testing.T) {
 			}
 			r := httptest.NewRequest("POST", "/payment/lookup", nil).WithContext(ctx)
 			w := httptest.NewRecorder()
-			h.fail(w, r, canceled)
+			h.Fail(w, r, canceled)
 			if w.Code != tc.wantStatus {
 				t.Errorf("status %d, want %d", w.Code, tc.wantStatus)
 			}

@@ -3,16 +3,18 @@ package httpapi
 import (
 	"net/http"
 	"testing"
+
+	"github.com/cartgateway/cartgateway/internal/web"
 )
 
 // Each answer has its own values of the fixed headers: changing one
 // answer's must not change what the next answer carries.
 func TestFixedHeadersAreNotShared(t *testing.T) {
 	first, second := http.Header{}, http.Header{}
-	setFixed(first, jsonHeaders)
+	web.SetFixed(first, jsonHeaders)
 	first.Add("Cache-Control", "private")
 	first["Content-Type"][0] = "text/plain" // a handler writing in place
-	setFixed(second, jsonHeaders)
+	web.SetFixed(second, jsonHeaders)
 	if got := second.Values("Cache-Control"); len(got) != 1 || got[0] != "no-store" {
 		t.Errorf("Cache-Control of the next answer = %q, want [no-store]", got)
 	}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/cartgateway/cartgateway/internal/apitest"
 	"github.com/cartgateway/cartgateway/internal/httpapi"
+	"github.com/cartgateway/cartgateway/internal/server"
+	"github.com/cartgateway/cartgateway/internal/web"
 )
 
 // hostilePaths are every endpoint that reads a JSON body.
@@ -320,19 +322,18 @@ func TestHostilePanicRecovered(t *testing.T) {
 	t.Parallel()
 	logs := &apitest.LogBuffer{}
 	var checks atomic.Int32
-	h := &httpapi.Handler{
+	h := server.New(server.Config{
 		Service: nil, // any request that reaches the service panics
 		Log:     slog.New(slog.NewJSONHandler(logs, nil)),
-		Metrics: httpapi.NewMetrics(),
 		Ready: func(context.Context) error {
 			if checks.Add(1)%2 == 1 {
 				panic("boom")
 			}
 			return nil
 		},
-		Limits: httpapi.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: -1},
-	}
-	ts := httptest.NewServer(h.Routes())
+		Limits: web.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: -1},
+	})
+	ts := httptest.NewServer(h)
 	defer ts.Close()
 	client := ts.Client()
 	send := func(method, path, body string) (*http.Response, map[string]any) {

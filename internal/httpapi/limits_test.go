@@ -15,9 +15,10 @@ import (
 
 	"github.com/cartgateway/cartgateway/internal/apitest"
 	"github.com/cartgateway/cartgateway/internal/gateway"
-	"github.com/cartgateway/cartgateway/internal/httpapi"
 	"github.com/cartgateway/cartgateway/internal/limit"
+	"github.com/cartgateway/cartgateway/internal/server"
 	"github.com/cartgateway/cartgateway/internal/service"
+	"github.com/cartgateway/cartgateway/internal/web"
 )
 
 // limitClock is the limits' clock in these tests, so that refills need no
@@ -42,7 +43,7 @@ func (c *limitClock) Advance(d time.Duration) {
 }
 
 // limitsOnly turns on the limits given and nothing else.
-func limitsOnly(c *limitClock, l httpapi.Limits) *httpapi.Limits {
+func limitsOnly(c *limitClock, l web.Limits) *web.Limits {
 	for _, r := range []*float64{&l.IPRate, &l.AccountRate, &l.AuthFailuresPerMinute} {
 		if *r == 0 {
 			*r = -1
@@ -72,7 +73,7 @@ func apiWantRateLimited(t *testing.T, r apitest.Response, code string) time.Dura
 
 func TestLimitPerIP(t *testing.T) {
 	c := newLimitClock()
-	s := apitest.Start(t, apitest.Options{Limits: limitsOnly(c, httpapi.Limits{IPRate: 1, IPBurst: 3})})
+	s := apitest.Start(t, apitest.Options{Limits: limitsOnly(c, web.Limits{IPRate: 1, IPBurst: 3})})
 	for i := 0; i < 3; i++ {
 		apiWantError(t, s.Request(t, http.MethodGet, "/nope", "", nil), http.StatusNotFound, "not-found")
 	}
@@ -113,7 +114,7 @@ func TestLimitPerIP(t *testing.T) {
 
 func TestLimitPerIPBehindTrustedProxy(t *testing.T) {
 	c := newLimitClock()
-	s := apitest.Start(t, apitest.Options{Limits: limitsOnly(c, httpapi.Limits{IPRate: 1, IPBurst: 2}),
+	s := apitest.Start(t, apitest.Options{Limits: limitsOnly(c, web.Limits{IPRate: 1, IPBurst: 2}),
 		TrustedProxies: limit.Proxies{mustPrefix(t, "127.0.0.1/32")}})
 	from := func(ip string) map[string]string { return map[string]string{"X-Forwarded-For": "203.0.113.66, " + ip} }
 	for i := 0; i < 2; i++ {
@@ -141,7 +142,7 @@ func TestLimitPerIPBehindTrustedProxy(t *testing.T) {
 
 func TestLimitPerAccount(t *testing.T) {
 	c := newLimitClock()
-	s := apitest.Start(t, apitest.Options{Limits: limitsOnly(c, httpapi.Limits{AccountRate: 1, AccountBurst: 2})})
+	s := apitest.Start(t, apitest.Options{Limits: limitsOnly(c, web.Limits{AccountRate: 1, AccountBurst: 2})})
 	other, otherKey := s.CreateAccount(t, service.NewAccount{Environment: gateway.Sandbox})
 	asOther := map[string]string{"CARTGATEWAY-ACCOUNT-ID": other, "Authorization": "Bearer " + otherKey}
 
@@ -176,7 +177,7 @@ func TestLimitPerAccount(t *testing.T) {
 
 func TestLimitFailedAuthentication(t *testing.T) {
 	c := newLimitClock()
-	s := apitest.Start(t, apitest.Options{Limits: limitsOnly(c, httpapi.Limits{AuthFailuresPerMinute: 60, AuthFailureBurst: 3}),
+	s := apitest.Start(t, apitest.Options{Limits: limitsOnly(c, web.Limits{AuthFailuresPerMinute: 60, AuthFailureBurst: 3}),
 		TrustedProxies: limit.Proxies{mustPrefix(t, "127.0.0.1/32")}})
 	wrong := map[string]string{"Authorization": "Bearer " + strings.Repeat("0", 40)}
 
@@ -216,7 +217,7 @@ func TestLimitFailedAuthentication(t *testing.T) {
 // TestLimitFailedAuthenticationRealClock runs the throttle on the real
 // clock once, with a Retry-After of one second.
 func TestLimitFailedAuthenticationRealClock(t *testing.T) {
-	s := apitest.Start(t, apitest.Options{Limits: &httpapi.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: 60, AuthFailureBurst: 2}})
+	s := apitest.Start(t, apitest.Options{Limits: &web.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: 60, AuthFailureBurst: 2}})
 	wrong := map[string]string{"Authorization": "Bearer " + strings.Repeat("0", 40)}
 	for i := 0; i < 2; i++ {
 		apiWantInvalidKey(t, s.Request(t, http.MethodPost, "/payment/lookup", lookupUnknown, wrong))
@@ -227,7 +228,7 @@ func TestLimitFailedAuthenticationRealClock(t *testing.T) {
 }
 
 func TestLimitsDefaultsAreGenerous(t *testing.T) {
-	s := apitest.Start(t, apitest.Options{Limits: &httpapi.Limits{}})
+	s := apitest.Start(t, apitest.Options{Limits: &web.Limits{}})
 	for i := 0; i < 50; i++ {
 		if r := s.Post(t, "/payment/lookup", lookupUnknown); r.Status != http.StatusBadRequest {
 			t.Fatalf("request %d: %d %s", i, r.Status, r.Raw)
@@ -260,7 +261,7 @@ func apiWantSecurityHeaders(t *testing.T, what string, h http.Header, wantHSTS b
 
 func TestSecurityHeaders(t *testing.T) {
 	c := newLimitClock()
-	s := apitest.Start(t, apitest.Options{Limits: limitsOnly(c, httpapi.Limits{AuthFailuresPerMinute: 1, AuthFailureBurst: 1}),
+	s := apitest.Start(t, apitest.Options{Limits: limitsOnly(c, web.Limits{AuthFailuresPerMinute: 1, AuthFailureBurst: 1}),
 		TrustedProxies: limit.Proxies{mustPrefix(t, "127.0.0.1/32")}})
 	answers := []struct {
 		name   string
@@ -302,9 +303,9 @@ func TestSecurityHeaders(t *testing.T) {
 func TestHSTSOverTLS(t *testing.T) {
 	db, _, _ := apitest.OpenStore(t)
 	t.Cleanup(func() { _ = db.Close() })
-	h := &httpapi.Handler{Service: &service.Service{Store: db, FingerprintKey: apitest.FingerprintKey, Now: time.Now},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: httpapi.NewMetrics(), Ready: db.Ping}
-	ts := httptest.NewTLSServer(h.Routes())
+	h := server.New(server.Config{Service: &service.Service{Store: db, FingerprintKey: apitest.FingerprintKey, Now: time.Now},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: db.Ping})
+	ts := httptest.NewTLSServer(h)
 	defer ts.Close()
 	for _, tc := range []struct {
 		method, path string

@@ -50,7 +50,7 @@ type operation struct {
 	render func(service.Outcome) any
 }
 
-func (h *Handler) operations() []operation {
+func (h *API) operations() []operation {
 	pay := func(charge bool) func(*http.Request, service.Caller, []byte, *service.Idempotency) (service.Outcome, error) {
 		return func(r *http.Request, c service.Caller, body []byte, idem *service.Idempotency) (service.Outcome, error) {
 			req, err := decodePayment(body)
@@ -102,7 +102,7 @@ func (h *Handler) operations() []operation {
 
 // serveOperation authenticates, applies the Idempotency-Key, runs op and
 // answers.
-func (h *Handler) serveOperation(op operation) http.HandlerFunc {
+func (h *API) serveOperation(op operation) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, body, ok := h.begin(w, r)
 		if !ok {
@@ -111,7 +111,7 @@ func (h *Handler) serveOperation(op operation) http.HandlerFunc {
 		var idem *service.Idempotency
 		if key := r.Header.Get("Idempotency-Key"); key != "" {
 			if len(key) > 255 {
-				h.fail(w, r, invalid("invalid-idempotency-key", "The Idempotency-Key header must be at most 255 characters."))
+				h.Fail(w, r, invalid("invalid-idempotency-key", "The Idempotency-Key header must be at most 255 characters."))
 				return
 			}
 			idem = &service.Idempotency{Key: key, Hash: h.Service.RequestHash(r.URL.Path, body)}
@@ -125,11 +125,11 @@ func (h *Handler) serveOperation(op operation) http.HandlerFunc {
 			h.observePayment(op.name, "replayed")
 			writeRaw(w, stored.Record.Status, stored.Record.Body)
 		case errors.Is(err, service.ErrIdempotencyKeyReused):
-			h.fail(w, r, err)
+			h.Fail(w, r, err)
 		case errors.Is(err, service.ErrIdempotencyKeyInProgress):
 			w.Header().Set("Retry-After", "1")
 			h.observePayment(op.name, "in-progress")
-			h.fail(w, r, err)
+			h.Fail(w, r, err)
 		case out.Replayed:
 			// The first request's answer, with its request id.
 			w.Header().Set("Idempotent-Replayed", "true")
@@ -142,7 +142,7 @@ func (h *Handler) serveOperation(op operation) http.HandlerFunc {
 			writeJSON(w, http.StatusOK, op.render(out))
 		case err != nil:
 			h.observePayment(op.name, outcomeOf(err))
-			h.fail(w, r, err)
+			h.Fail(w, r, err)
 		default:
 			h.observePayment(op.name, outcomeOf(nil))
 			writeJSON(w, http.StatusOK, op.render(out))
@@ -150,19 +150,19 @@ func (h *Handler) serveOperation(op operation) http.HandlerFunc {
 	}
 }
 
-func (h *Handler) lookup(w http.ResponseWriter, r *http.Request) {
+func (h *API) lookup(w http.ResponseWriter, r *http.Request) {
 	c, body, ok := h.begin(w, r)
 	if !ok {
 		return
 	}
 	id, _, err := decodeChange(body, "payment_id", false)
 	if err != nil {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	p, err := h.Service.Lookup(r.Context(), c, id)
 	if err != nil {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	answer := lookupAnswer{Success: 1, Message: "Payment found", ID: p.ID, Data: newPaymentData(p)}

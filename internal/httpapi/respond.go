@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
+	"github.com/cartgateway/cartgateway/internal/web"
 )
 
 // statusOf is the one place where an error kind becomes an HTTP status. The
@@ -84,10 +85,10 @@ func mustJSON(v any) []byte {
 }
 
 // jsonHeaders are on every JSON answer.
-var jsonHeaders = fixedHeaders("Content-Type", "application/json", "Cache-Control", "no-store")
+var jsonHeaders = web.FixedHeaders("Content-Type", "application/json", "Cache-Control", "no-store")
 
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
-	setFixed(w.Header(), jsonHeaders)
+	web.SetFixed(w.Header(), jsonHeaders)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	_, _ = w.Write([]byte("\n"))

@@ -1,7 +1,9 @@
-// Package httpapi serves the CartGateway Payment API over HTTP: thin handlers
-// that authenticate, decode, call the payment service and encode, plus the
-// middleware every request passes (request id, client address, security
-// headers, abuse limits, panic recovery, logging, metrics, body limit).
+// Package httpapi is the CartGateway Payment API surface: thin handlers that
+// authenticate, decode the wire format, call the payment service and encode
+// its answer as JSON, with the API's own error format. The plumbing every
+// surface shares (request ids, client addresses, security headers, the
+// per-address limit, metrics, the access log) is internal/web's;
+// internal/server mounts this surface beside the others.
 package httpapi
 
 import (
@@ -11,164 +13,105 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/limit"
 	"github.com/cartgateway/cartgateway/internal/service"
+	"github.com/cartgateway/cartgateway/internal/web"
 )
 
 // MaxBodyBytes bounds every request body.
 const MaxBodyBytes = 1 << 20
 
-// Handler is the HTTP face of the gateway.
-type Handler struct {
+// API is the JSON API surface.
+type API struct {
 	Service *service.Service
 	Log     *slog.Logger
-	Metrics *Metrics
-	// Ready reports whether the store answers, for /healthz.
-	Ready func(context.Context) error
-	Now   func() time.Time
-	// Limits are the abuse limits (the zero value is the defaults).
-	Limits Limits
-	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
-	// X-Forwarded-Proto are believed; from any other peer they are ignored.
-	TrustedProxies limit.Proxies
+	Web     *web.Plumbing
+	// Account and AuthFailures are the API's own limits (nil: none): the
+	// requests of one account, and the failed authentications of one
+	// client address.
+	Account, AuthFailures *limit.Limiter
+	Now                   func() time.Time
 
-	limits limiters // built by Routes; the zero value limits nothing
+	payments *prometheus.CounterVec
 }
 
-// The default abuse limits. Per-IP limits are coarse (one merchant's servers
-// may share an address, and so may a NAT), so that one is generous; bursts
-// are twice the rate unless set.
-const (
-	DefaultIPRate                = 1000 // requests per second per client IP
-	DefaultAccountRate           = 500  // requests per second per account
-	DefaultAuthFailuresPerMinute = 10   // failed authentications per minute per client IP
-)
-
-// Limits configure the abuse limits. A zero rate or burst takes the default;
-// a negative rate turns that limit off.
-type Limits struct {
-	// IPRate (per second) and IPBurst bound the requests of one client IP
-	// (IPv6: one /64) on every route but /healthz and /metrics.
-	IPRate  float64
-	IPBurst int
-	// AccountRate (per second) and AccountBurst bound the authenticated
-	// requests of one account.
-	AccountRate  float64
-	AccountBurst int
-	// AuthFailuresPerMinute and AuthFailureBurst bound the failed
-	// authentications of one client IP: once they are spent, that IP's
-	// authenticated requests answer 429 before its credentials are checked,
-	// so that guessing keys is slow.
-	AuthFailuresPerMinute float64
-	AuthFailureBurst      int
-	// MaxKeys bounds the clients each limit tracks (limit.DefaultMaxKeys if 0).
-	MaxKeys int
-	// Now is the limits' clock (time.Now if nil).
-	Now func() time.Time
-}
-
-type limiters struct {
-	ip, account, authFailures *limit.Limiter
-}
-
-func (l Limits) build() limiters {
-	cfg := func(perSecond, def float64, burst int) limit.Config {
-		switch {
-		case perSecond == 0:
-			perSecond = def
-		case perSecond < 0:
-			perSecond = 0 // off
-		}
-		if burst <= 0 {
-			burst = int(min(max(1, 2*perSecond+0.5), 1<<30))
-		}
-		return limit.Config{Rate: perSecond, Burst: burst, MaxKeys: l.MaxKeys, Now: l.Now}
-	}
-	auth := cfg(l.AuthFailuresPerMinute, DefaultAuthFailuresPerMinute, l.AuthFailureBurst)
-	auth.Rate /= 60
-	return limiters{
-		ip:           limit.New(cfg(l.IPRate, DefaultIPRate, l.IPBurst)),
-		account:      limit.New(cfg(l.AccountRate, DefaultAccountRate, l.AccountBurst)),
-		authFailures: limit.New(auth),
-	}
-}
-
-func (h *Handler) now() time.Time {
+func (h *API) now() time.Time {
 	if h.Now != nil {
 		return h.Now()
 	}
 	return time.Now()
 }
 
-// Routes returns the API's handler with its middleware. The middleware
-// wraps the whole mux, so every route, added now or later, gets the security
-// headers and the per-IP limit.
-func (h *Handler) Routes() http.Handler {
-	h.limits = h.Limits.build()
-	mux := http.NewServeMux()
+// Mount registers the API's routes on mux, each guarded (web.Guard) and
+// counted and logged under its own endpoint label, and its series on the
+// plumbing's metrics.
+func (h *API) Mount(mux *http.ServeMux) {
+	h.payments = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cartgateway_payments_total", Help: "Payment operations by operation and outcome (approved, declined, refused, error, replayed, in-progress).",
+	}, []string{"operation", "outcome"})
+	h.Web.Metrics.MustRegister(h.payments)
 	for _, op := range h.operations() {
-		mux.Handle("POST /payment/"+op.name, h.instrument("/payment/"+op.name, h.serveOperation(op)))
+		h.handle(mux, "POST /payment/"+op.name, h.serveOperation(op))
 	}
-	mux.Handle("POST /payment/lookup", h.instrument("/payment/lookup", http.HandlerFunc(h.lookup)))
-	mux.Handle("GET /healthz", h.instrument("/healthz", http.HandlerFunc(h.healthz)))
-	mux.Handle("GET /metrics", h.Metrics.Handler())
-	mux.Handle("/", h.instrument("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.notFound(w, r, mux) })))
-	return withRequestID(h.transport(h.recoverPanics(h.limitClients(mux))))
+	h.handle(mux, "POST /payment/lookup", http.HandlerFunc(h.lookup))
 }
 
-func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
-	if h.Ready != nil {
-		if err := h.Ready(r.Context()); err != nil {
-			h.Log.Error("health check failed", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+func (h *API) handle(mux *http.ServeMux, pattern string, handler http.Handler) {
+	_, path, _ := strings.Cut(pattern, " ")
+	mux.Handle(pattern, h.Web.Guard(h.Fail, h.Web.Instrument(path, handler)))
+}
+
+// NotFound answers every route mux does not know in the API's format: 405
+// for a known path asked with another method, else 404. Mount it as mux's
+// catch-all "/".
+func (h *API) NotFound(mux *http.ServeMux) http.Handler {
+	return h.Web.Guard(h.Fail, h.Web.Instrument("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The catch-all "/" matches every method, so the mux never answers
+		// 405 itself: a known path asked with another method gets a JSON
+		// 405 here.
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); m != r.Method && pattern != "/" && pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "405 - Method Not Allowed. This endpoint accepts only " +
+				strings.Join(allow, " or ") + " (method-not-allowed).", Code: "method-not-allowed", RequestID: web.RequestID(r.Context())})
 			return
 		}
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "404 - Not Found. There is no such endpoint; see docs/api.md (not-found).",
+			Code: "not-found", RequestID: web.RequestID(r.Context())})
+	})))
 }
 
-func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
-	// The catch-all "/" matches every method, so the mux never answers 405
-	// itself: a known path asked with another method gets a JSON 405 here;
-	// every other unknown route gets a JSON 404 in the API's error format.
-	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost} {
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		if _, pattern := mux.Handler(probe); m != r.Method && pattern != "/" && pattern != "" {
-			allow = append(allow, m)
-		}
-	}
-	if len(allow) > 0 {
-		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "405 - Method Not Allowed. This endpoint accepts only " +
-			strings.Join(allow, " or ") + " (method-not-allowed).", Code: "method-not-allowed", RequestID: requestID(r.Context())})
-		return
-	}
-	status := http.StatusNotFound
-	body := errorBody{Error: "404 - Not Found. There is no such endpoint; see docs/api.md (not-found).", Code: "not-found", RequestID: requestID(r.Context())}
-	writeJSON(w, status, body)
-}
+// WriteJSON answers v as JSON with the API's headers (for the server's own
+// JSON endpoints, such as /healthz).
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
 
 // begin authenticates a POST and reads its body; on failure it has answered.
 // An address that failed authentication too often is refused before its
 // credentials are checked; an authenticated account is rate limited.
-func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (service.Caller, []byte, bool) {
-	client := clientKey(r.Context())
-	if ok, wait := h.limits.authFailures.Check(client); !ok {
-		h.rateLimited(w, r, "too-many-failed-authentications", "Too many failed authentications from this address", wait)
+func (h *API) begin(w http.ResponseWriter, r *http.Request) (service.Caller, []byte, bool) {
+	client := web.ClientKey(r.Context())
+	if ok, wait := h.AuthFailures.Check(client); !ok {
+		h.Fail(w, r, web.LimitError(w, "too-many-failed-authentications", "Too many failed authentications from this address", wait))
 		return service.Caller{}, nil, false
 	}
 	// The exact common value skips the parse, which allocates.
 	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			h.fail(w, r, invalid("unsupported-content-type", "The request body must be JSON (Content-Type: application/json)."))
+			h.Fail(w, r, invalid("unsupported-content-type", "The request body must be JSON (Content-Type: application/json)."))
 			return service.Caller{}, nil, false
 		}
 	}
@@ -176,24 +119,24 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (service.Caller,
 		bearerToken(r.Header.Get("Authorization")), strings.TrimSpace(r.Header.Get("CARTGATEWAY-ENVIRONMENT")))
 	if err != nil {
 		if gateway.ErrorKind(err) == gateway.KindUnauthorized {
-			h.limits.authFailures.Allow(client)
+			h.AuthFailures.Allow(client)
 		}
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return c, nil, false
 	}
-	c.RequestID = requestID(r.Context())
-	setAccount(r.Context(), c.Account.ID)
-	if ok, wait := h.limits.account.Allow(c.Account.ID); !ok {
-		h.rateLimited(w, r, "rate-limited", "Too many requests for this account", wait)
+	c.RequestID = web.RequestID(r.Context())
+	web.SetAccount(r.Context(), c.Account.ID)
+	if ok, wait := h.Account.Allow(c.Account.ID); !ok {
+		h.Fail(w, r, web.LimitError(w, "rate-limited", "Too many requests for this account", wait))
 		return c, nil, false
 	}
 	body, err := readBody(w, r)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			h.fail(w, r, gateway.Errorf(gateway.KindTooLarge, "body-too-large", "The request body must be at most %d bytes.", MaxBodyBytes))
+			h.Fail(w, r, gateway.Errorf(gateway.KindTooLarge, "body-too-large", "The request body must be at most %d bytes.", MaxBodyBytes))
 		} else {
-			h.fail(w, r, invalid("unreadable-body", "The request body could not be read."))
+			h.Fail(w, r, invalid("unreadable-body", "The request body could not be read."))
 		}
 		return c, nil, false
 	}
@@ -223,9 +166,10 @@ const maxPreallocatedBody = 16 << 10
 // statusClientClosed is nginx's 499: the client hung up before its answer.
 const statusClientClosed = 499
 
-// fail answers err; internal errors are logged with their detail.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	id := requestID(r.Context())
+// Fail answers err in the API's format; internal errors are logged with
+// their detail. It is the API's web.Renderer.
+func (h *API) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	id := web.RequestID(r.Context())
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		// A read cut short because the client went away: nothing failed
 		// here and nobody reads the answer. (Writes are never cut short.)
@@ -238,23 +182,6 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status, body := renderError(err, id)
 	writeRaw(w, status, body)
-}
-
-// recoverPanics turns a panic into a 500 JSON answer and a log line; the
-// process lives on.
-func (h *Handler) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				h.Log.Error("panic", "request_id", requestID(r.Context()), "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				h.fail(w, r, gateway.Internal(errors.New("panic")))
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
 }
 
 // bearerToken returns the credentials of an "Authorization: Bearer …"
