@@ -47,7 +47,7 @@ Flags:
 
 // allScenarios is the default run, in order. healthz always runs first: it
 // is the ceiling the others are compared with.
-var allScenarios = []string{"healthz", "charge", "authorize-capture", "refund", "lookup", "mixed"}
+var allScenarios = []string{"healthz", "charge", scenarioSlowNeighbour, "authorize-capture", "refund", "lookup", "mixed"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -215,8 +215,14 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if db == "" {
 			db = filepath.Join(dir, "bench.db")
 		}
-		if err := createAccount(ctx, bin, db); err != nil {
+		if err := createAccount(ctx, bin, db, benchAccountID, benchKey); err != nil {
 			return err
+		}
+		if slices.Contains(c.scenarios, scenarioSlowNeighbour) {
+			if err := createAccount(ctx, bin, db, neighbourAccountID, neighbourKey); err != nil {
+				return err
+			}
+			b.neighbourHeader = authHeader(neighbourAccountID, neighbourKey)
 		}
 		if srv, err = startServer(ctx, bin, db, c.serverArgs, stderr); err != nil {
 			return err

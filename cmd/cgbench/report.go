@@ -114,9 +114,9 @@ func (r *report) writeTable(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "server: %s, db %s; driver %s, %s per scenario, %d connections, seed %d\n", target, r.DB, r.Driver, r.Duration, r.Concurrency, r.Seed)
 	fmt.Fprintln(&b, "latencies in ms, RSS in MB (MiB)")
-	fmt.Fprintf(&b, "%-18s %10s %8s %8s %8s %8s %7s %7s %9s %11s\n", "scenario", "req/s", "p50", "p90", "p99", "max", "errors", "429s", "peak_rss", "vs_ceiling")
+	fmt.Fprintf(&b, "%-22s %10s %8s %8s %8s %8s %7s %7s %9s %11s\n", "scenario", "req/s", "p50", "p90", "p99", "max", "errors", "429s", "peak_rss", "vs_ceiling")
 	for _, s := range r.Scenarios {
-		fmt.Fprintf(&b, "%-18s %10.1f %8.2f %8.2f %8.2f %8.2f %7d %7d %9s %11.2f\n",
+		fmt.Fprintf(&b, "%-22s %10.1f %8.2f %8.2f %8.2f %8.2f %7d %7d %9s %11.2f\n",
 			s.Scenario, s.RequestsPerSec, s.P50ms, s.P90ms, s.P99ms, s.MaxMs, s.Errors, s.Limited, mb(s.PeakRSS), s.VsCeiling)
 	}
 	for _, s := range r.Scenarios {
@@ -130,11 +130,24 @@ func (r *report) writeTable(w io.Writer) error {
 			fmt.Fprintf(&b, "%s errors: %s\n", s.Scenario, formatKinds(s.ErrorKinds))
 		}
 	}
+	if plain, beside := r.find("charge"), r.find(scenarioSlowNeighbour); plain != nil && beside != nil && plain.RequestsPerSec > 0 {
+		fmt.Fprintf(&b, "%s: %.0f%% of charge's rate, with %d slow-card charges (3 s each) of another account in flight\n",
+			scenarioSlowNeighbour, 100*beside.RequestsPerSec/plain.RequestsPerSec, slowNeighbours)
+	}
 	if r.ServerVmHWM > 0 {
 		fmt.Fprintf(&b, "server VmHWM (peak RSS over its life): %s MB\n", mb(r.ServerVmHWM))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func (r *report) find(scenario string) *result {
+	for i := range r.Scenarios {
+		if r.Scenarios[i].Scenario == scenario {
+			return &r.Scenarios[i]
+		}
+	}
+	return nil
 }
 
 // opShares shows the mix as it happened (captures fall back to authorize

@@ -67,6 +67,17 @@ type bench struct {
 	created    []string
 	refundable []string // seeded charges of refundSeedAmount
 	existing   []string // -lookup-existing: payments already in the database, for lookups
+	// neighbourHeader authenticates the slow neighbour's account (nil: the
+	// bench account's own header).
+	neighbourHeader http.Header
+}
+
+// runCharge runs the charge scenario with the run's driver.
+func (b *bench) runCharge(ctx context.Context) (result, error) {
+	if b.wrk != "" {
+		return b.runWrk(ctx, "charge")
+	}
+	return b.charge(ctx), nil
 }
 
 func authHeader(account, key string) http.Header {
@@ -79,6 +90,9 @@ func authHeader(account, key string) http.Header {
 
 // run runs one scenario and measures it.
 func (b *bench) run(ctx context.Context, name string) (result, error) {
+	if name == scenarioSlowNeighbour {
+		return b.slowNeighbour(ctx)
+	}
 	if b.wrk != "" {
 		return b.runWrk(ctx, name)
 	}

@@ -50,11 +50,11 @@ func buildServer(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// createAccount creates the bench account with the operator CLI, the way an
+// createAccount creates a bench account with the operator CLI, the way an
 // operator would. An account left by an earlier run on the same -db is
 // reused: it has the same fixed key.
-func createAccount(ctx context.Context, bin, db string) error {
-	cmd := exec.CommandContext(ctx, bin, "accounts", "create", "--db", db, "--name", "bench", "--id", benchAccountID, "--key", benchKey)
+func createAccount(ctx context.Context, bin, db, id, key string) error {
+	cmd := exec.CommandContext(ctx, bin, "accounts", "create", "--db", db, "--name", "bench "+id, "--id", id, "--key", key)
 	cmd.Env = childEnv()
 	out, err := cmd.CombinedOutput()
 	if err != nil && !bytes.Contains(out, []byte("account-exists")) {

@@ -195,12 +195,6 @@ func plainString(raw []byte) (string, bool) {
 	return string(inner), true
 }
 
-// optional returns a field's text or "" when absent.
-func (f fields) optional(name string) (string, error) {
-	s, _, err := f.text(name)
-	return s, err
-}
-
 // required returns a field's text, refusing an absent, null or empty one.
 func (f fields) required(name string) (string, error) {
 	s, ok, err := f.text(name)
@@ -255,13 +249,6 @@ func (p *parser) required(name string) string {
 	return p.keep(p.f.required(name))
 }
 
-func (p *parser) optional(name string) string {
-	if p.err != nil {
-		return ""
-	}
-	return p.keep(p.f.optional(name))
-}
-
 // value reads a field's text, checking only its JSON type.
 func (p *parser) value(name string) string {
 	if p.err != nil {
@@ -279,4 +266,3 @@ func (p *parser) amount(name string) int64 {
 	p.err = err
 	return n
 }
-

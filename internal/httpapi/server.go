@@ -14,7 +14,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -36,16 +35,8 @@ type API struct {
 	// requests of one account, and the failed authentications of one
 	// client address.
 	Account, AuthFailures *limit.Limiter
-	Now                   func() time.Time
 
 	payments *prometheus.CounterVec
-}
-
-func (h *API) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
-	}
-	return time.Now()
 }
 
 // Mount registers the API's routes on mux, each guarded (web.Guard) and

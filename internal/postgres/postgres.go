@@ -52,7 +52,7 @@ func Dialect() sqlstore.Dialect {
 		MigrationUnlock: "SELECT pg_advisory_unlock(7769)",
 		Migrations:      sub,
 		// A row's position is (xid, seq) of the transaction that made it
-		// final: see migrations/0004_two_phase.sql.
+		// final: see migrations/0005_two_phase.sql.
 		NextPosition:    "seq = nextval('transactions_seq'), xid = pg_current_xact_id()::text::bigint",
 		PositionColumns: "xid, seq",
 		PositionOrder:   "xid, seq",

@@ -124,13 +124,19 @@ func (p Processor) Authorize(ctx context.Context, req gateway.AuthorizationReque
 }
 
 // Capture always succeeds in the sandbox (after the delay for the slow card).
-func (p Processor) Capture(ctx context.Context, req gateway.ChangeRequest) error { return p.change(ctx, req) }
+func (p Processor) Capture(ctx context.Context, req gateway.ChangeRequest) error {
+	return p.change(ctx, req)
+}
 
 // Refund always succeeds in the sandbox (after the delay for the slow card).
-func (p Processor) Refund(ctx context.Context, req gateway.ChangeRequest) error { return p.change(ctx, req) }
+func (p Processor) Refund(ctx context.Context, req gateway.ChangeRequest) error {
+	return p.change(ctx, req)
+}
 
 // Void always succeeds in the sandbox (after the delay for the slow card).
-func (p Processor) Void(ctx context.Context, req gateway.ChangeRequest) error { return p.change(ctx, req) }
+func (p Processor) Void(ctx context.Context, req gateway.ChangeRequest) error {
+	return p.change(ctx, req)
+}
 
 func (p Processor) change(ctx context.Context, req gateway.ChangeRequest) error {
 	if isSlow(req.Payment) {

@@ -9,7 +9,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/cartgateway/cartgateway/internal/httpapi"
 	"github.com/cartgateway/cartgateway/internal/limit"
@@ -29,7 +28,6 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed.
 	TrustedProxies limit.Proxies
-	Now            func() time.Time
 }
 
 // New builds the server's handler.
@@ -39,7 +37,7 @@ func New(cfg Config) http.Handler {
 	}
 	limits := cfg.Limits.Build()
 	plumbing := &web.Plumbing{Log: cfg.Log, Metrics: cfg.Metrics, TrustedProxies: cfg.TrustedProxies, IPLimit: limits.IP}
-	api := &httpapi.API{Service: cfg.Service, Log: cfg.Log, Web: plumbing, Account: limits.Account, AuthFailures: limits.AuthFailures, Now: cfg.Now}
+	api := &httpapi.API{Service: cfg.Service, Log: cfg.Log, Web: plumbing, Account: limits.Account, AuthFailures: limits.AuthFailures}
 
 	mux := http.NewServeMux()
 	api.Mount(mux)

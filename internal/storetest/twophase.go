@@ -57,7 +57,9 @@ func testPendingTransactions(t *testing.T, s gateway.Store) {
 	// cannot.
 	later := lease.Add(time.Minute)
 	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.ExtendLease(ctx, pt.ID, lease, later) })
-	err := update(t, s, func(tx gateway.Tx) error { return tx.ExtendLease(context.Background(), pt.ID, lease, later.Add(time.Minute)) })
+	err := update(t, s, func(tx gateway.Tx) error {
+		return tx.ExtendLease(context.Background(), pt.ID, lease, later.Add(time.Minute))
+	})
 	expectErr(t, "ExtendLease(from a lease no longer held)", err, gateway.ErrConflict)
 	if got := pending(lease); len(got) != 0 {
 		t.Errorf("PendingTransactions after the lease moved = %+v; want none", got)
