@@ -254,9 +254,37 @@ func sourceErrorCodes(t *testing.T) map[string]string {
 					if s, ok := arg(2); ok {
 						add(s, n.Pos())
 					}
+				case "LimitError":
+					if s, ok := arg(1); ok {
+						add(s, n.Pos())
+					}
+				// The service's field rules: fieldError("country",
+				// "invalid", ...) answers invalid-country; c.text("zip",
+				// s, true) answers invalid-zip and, as it is required,
+				// missing-zip; c.email("email", s) both.
+				case "fieldError":
+					field, ok1 := arg(0)
+					prefix, ok2 := arg(1)
+					if ok1 && ok2 {
+						add(prefix+"-"+strings.ReplaceAll(field, "_", "-"), n.Pos())
+					}
+				case "text", "email":
+					if s, ok := arg(0); ok && regexp.MustCompile(`^[a-z_]+$`).MatchString(s) {
+						field := strings.ReplaceAll(s, "_", "-")
+						add("invalid-"+field, n.Pos())
+						required := name == "email"
+						if len(n.Args) == 3 {
+							if id, ok := n.Args[2].(*ast.Ident); ok && id.Name == "true" {
+								required = true
+							}
+						}
+						if required {
+							add("missing-"+field, n.Pos())
+						}
+					}
 				// The decoders: p.required("order_id") can answer
 				// missing-order-id and invalid-order-id.
-				case "required", "amount", "email", "optional", "decodeChange":
+				case "required", "amount", "decodeChange":
 					i := 0
 					if name == "decodeChange" {
 						i = 1

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
@@ -73,8 +74,8 @@ func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
 			"default_rate_acct":             rate(web.DefaultAccountRate).String(),
 			"default_auth_fail":             rate(web.DefaultAuthFailuresPerMinute).String(),
 			"default_auth_cache":            service.DefaultAuthCacheTTL.String(),
-			"default_processor_timeout":     service.DefaultProcessorTimeout.String(),
-			"default_idempotency_retention": service.DefaultIdempotencyRetention.String(),
+			"default_processor_timeout":     shortDuration(service.DefaultProcessorTimeout),
+			"default_idempotency_retention": shortDuration(service.DefaultIdempotencyRetention),
 			"default_lookup_cache":          sqlite.DefaultLookupCache.String(),
 		},
 	)
@@ -128,4 +129,16 @@ func usageError(err error) error {
 		return fmt.Errorf("%w (see %q)", err, path+" --help")
 	}
 	return err
+}
+
+// shortDuration writes d as people do: "24h", not Go's "24h0m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -15,7 +15,7 @@ import (
 // The slow-neighbour scenario: the charge scenario again, while another
 // account keeps slowNeighbours charges of the sandbox's slow card in flight
 // (the sandbox answers each after 3 s). A processor call runs outside the
-// store's transactions (ADR 8), so the charges measured should keep most
+// store's transactions (ADR 11), so the charges measured should keep most
 // of their rate; the report gives the ratio to the plain charge scenario of
 // the same run.
 

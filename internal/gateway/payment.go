@@ -51,7 +51,7 @@ const (
 	ResultDeclined Result = "declined"
 	ResultError    Result = "error"
 	// ResultPending is an operation claimed in the store whose processor
-	// answer is not recorded yet (ADR 8). It is the only result that ever
+	// answer is not recorded yet (ADR 11). It is the only result that ever
 	// changes: once, to one of the others.
 	ResultPending Result = "pending"
 )

@@ -9,7 +9,7 @@ import (
 // networks. The service never knows which implementation it has.
 //
 // The service calls a processor outside any store transaction, once per
-// operation, after it has committed its claim (ADR 8). Every request
+// operation, after it has committed its claim (ADR 11). Every request
 // carries a Reference, the id of the gateway transaction it belongs to,
 // which never changes for that operation: a processor must use it as its
 // idempotency key, so that a request sent again (after a timeout, or by the

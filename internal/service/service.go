@@ -1,7 +1,7 @@
 // Package service runs CartGateway's operations, one exported method each,
 // and owns every rule and decision about them: request validation, the
 // money rules, idempotency, duplicate detection and the write path to the
-// processor (ADR 8). Surfaces (the JSON API, the hosted page, the portal,
+// processor (ADR 11). Surfaces (the JSON API, the hosted page, the portal,
 // the CLI) only translate to and from it.
 package service
 
@@ -113,7 +113,7 @@ func (s *Service) Charge(ctx context.Context, c Caller, in PaymentInput, idem *I
 	return s.pay(ctx, c, gateway.OpCharge, in, idem)
 }
 
-// The write path (ADR 8). An operation that talks to a processor first
+// The write path (ADR 11). An operation that talks to a processor first
 // commits its claim: the Idempotency-Key, a pending transaction, and the
 // payment holding what the operation takes (a new pending payment for a
 // charge or authorization). It then calls the processor outside any

@@ -9,7 +9,7 @@ import (
 	"github.com/cartgateway/cartgateway/internal/gateway"
 )
 
-// The two-phase write path (ADR 8): pending transactions, their leases and
+// The two-phase write path (ADR 11): pending transactions, their leases and
 // their finish, the ledger in commit order, and idempotency retention.
 
 func (t *tx) Transaction(ctx context.Context, accountID string, env gateway.Environment, txID string) (gateway.Transaction, error) {

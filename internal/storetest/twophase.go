@@ -10,7 +10,7 @@ import (
 	"github.com/cartgateway/cartgateway/internal/gateway"
 )
 
-// The two-phase write path (ADR 8): pending transactions and their leases,
+// The two-phase write path (ADR 11): pending transactions and their leases,
 // the ledger in commit order, idempotency retention, payment listings.
 
 // pendingPayment is a charge waiting for the processor: a pending payment

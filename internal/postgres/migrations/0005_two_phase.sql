@@ -1,4 +1,4 @@
--- Two-phase operations and events in commit order (ADR 8).
+-- Two-phase operations and events in commit order (ADR 11).
 --
 -- payments: the processor's id of the authorization, and the operations in
 -- flight (claimed, waiting for the processor's answer).
