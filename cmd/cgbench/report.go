@@ -27,9 +27,19 @@ type result struct {
 	Limited        uint64            `json:"limited_429"`
 	ErrorKinds     map[string]uint64 `json:"error_kinds,omitempty"`
 	PeakRSS        int64             `json:"peak_rss_bytes,omitempty"` // absent when unknown
+	// CPUPerRequest is the server's CPU time (user and system) per request,
+	// in microseconds; 0 when unknown.
+	CPUPerRequest  float64           `json:"cpu_us_per_req,omitempty"`
 	VsCeiling      float64           `json:"vs_ceiling"`
 	PairsPerSecond float64           `json:"pairs_per_s,omitempty"` // authorize-capture
 	Ops            map[string]uint64 `json:"ops"`                   // requests by path
+}
+
+// setCPU records the server's CPU time over the scenario, per request.
+func (r *result) setCPU(cpu time.Duration) {
+	if cpu > 0 && r.Requests > 0 {
+		r.CPUPerRequest = float64(cpu.Microseconds()) / float64(r.Requests)
+	}
 }
 
 func (b *bench) result(name string, o *outcome) result {
@@ -44,6 +54,7 @@ func (b *bench) result(name string, o *outcome) result {
 	if secs > 0 {
 		r.RequestsPerSec = float64(m.Requests) / secs
 	}
+	r.setCPU(o.cpu)
 	return r
 }
 
@@ -113,11 +124,11 @@ func (r *report) writeTable(w io.Writer) error {
 		target = r.Target
 	}
 	fmt.Fprintf(&b, "server: %s, db %s; driver %s, %s per scenario, %d connections, seed %d\n", target, r.DB, r.Driver, r.Duration, r.Concurrency, r.Seed)
-	fmt.Fprintln(&b, "latencies in ms, RSS in MB (MiB)")
-	fmt.Fprintf(&b, "%-22s %10s %8s %8s %8s %8s %7s %7s %9s %11s\n", "scenario", "req/s", "p50", "p90", "p99", "max", "errors", "429s", "peak_rss", "vs_ceiling")
+	fmt.Fprintln(&b, "latencies in ms, RSS in MB (MiB), the server's CPU time (user+system) per request in µs")
+	fmt.Fprintf(&b, "%-22s %10s %8s %8s %8s %8s %7s %7s %9s %11s %10s\n", "scenario", "req/s", "p50", "p90", "p99", "max", "errors", "429s", "peak_rss", "vs_ceiling", "cpu_us/req")
 	for _, s := range r.Scenarios {
-		fmt.Fprintf(&b, "%-22s %10.1f %8.2f %8.2f %8.2f %8.2f %7d %7d %9s %11.2f\n",
-			s.Scenario, s.RequestsPerSec, s.P50ms, s.P90ms, s.P99ms, s.MaxMs, s.Errors, s.Limited, mb(s.PeakRSS), s.VsCeiling)
+		fmt.Fprintf(&b, "%-22s %10.1f %8.2f %8.2f %8.2f %8.2f %7d %7d %9s %11.2f %10.1f\n",
+			s.Scenario, s.RequestsPerSec, s.P50ms, s.P90ms, s.P99ms, s.MaxMs, s.Errors, s.Limited, mb(s.PeakRSS), s.VsCeiling, s.CPUPerRequest)
 	}
 	for _, s := range r.Scenarios {
 		if s.PairsPerSecond > 0 {

@@ -314,6 +314,7 @@ type outcome struct {
 	errorKinds map[string]uint64 // "409 duplicate-transaction" → count
 	ops        map[string]uint64 // requests by path
 	peakRSS    int64
+	cpu        time.Duration // the server's CPU time meanwhile
 }
 
 // timed runs a scenario's measured attack: -duration as fast as the server
@@ -331,7 +332,7 @@ func (b *bench) attack(ctx context.Context, name string, tr vegeta.Targeter, pac
 	// A new attacker each time: an attacker is stopped when its attack ends.
 	n := uint64(b.conns)
 	atk := vegeta.NewAttacker(vegeta.Workers(n), vegeta.MaxWorkers(n), vegeta.Connections(b.conns), vegeta.KeepAlive(true))
-	stopRSS := sampleRSS(b.pid)
+	stopSampling := sampleProcess(b.pid)
 	results := atk.Attack(tr, pacer, du, name)
 	defer context.AfterFunc(ctx, func() { atk.Stop() })()
 	o := &outcome{errorKinds: map[string]uint64{}, ops: map[string]uint64{}}
@@ -352,7 +353,7 @@ func (b *bench) attack(ctx context.Context, name string, tr vegeta.Targeter, pac
 		}
 	}
 	o.metrics.Close()
-	o.peakRSS = stopRSS()
+	o.peakRSS, o.cpu = stopSampling()
 	return o
 }
 

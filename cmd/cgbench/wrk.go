@@ -95,9 +95,9 @@ func (b *bench) runWrk(ctx context.Context, name string) (result, error) {
 		"-s", f.Name(), u.Scheme+"://"+u.Host+"/")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	stopRSS := sampleRSS(b.pid)
+	stopSampling := sampleProcess(b.pid)
 	err = cmd.Run()
-	peakRSS := stopRSS()
+	peakRSS, cpu := stopSampling()
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return result{}, ctxErr
 	}
@@ -113,6 +113,7 @@ func (b *bench) runWrk(ctx context.Context, name string) (result, error) {
 		fmt.Fprintf(b.log, "cgbench: %s: wrk counted %d answers, the script %d\n", name, res.Requests, res.Answered)
 	}
 	res.PeakRSS = peakRSS
+	res.setCPU(cpu)
 	return res.result, nil
 }
 
