@@ -534,15 +534,35 @@ func runScript(t *testing.T, h *harness) []string {
 
 	rows := h.payments(t)
 	slices.SortFunc(rows, func(a, b gateway.Payment) int { return strings.Compare(name(a.ID), name(b.ID)) })
+	final := 0
 	for _, p := range rows {
 		full := h.lookup(t, p.ID)
 		obs = append(obs, "row "+pay(full))
 		for _, x := range full.Transactions {
 			obs = append(obs, "  "+txn(x))
+			if x.Result != gateway.ResultPending {
+				final++
+			}
+		}
+	}
+	// The ledger may withhold rows a while (PostgreSQL, while an older
+	// transaction of the cluster runs): wait until it shows every final one.
+	var events []gateway.LedgerEntry
+	for deadline := time.Now().Add(10 * time.Second); len(events) < final && time.Now().Before(deadline); {
+		err := h.svc.Store.View(ctx, func(tx gateway.ReadTx) error {
+			var err error
+			events, err = tx.LedgerAfter(ctx, gateway.LedgerPosition{}, 1000)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) < final {
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	err = h.svc.Store.View(ctx, func(tx gateway.ReadTx) error {
-		events, err := tx.LedgerAfter(ctx, gateway.LedgerPosition{}, 1000)
+		var err error
 		for _, e := range events {
 			obs = append(obs, "event "+txn(e.Transaction))
 		}

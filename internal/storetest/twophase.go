@@ -127,6 +127,24 @@ func ledgerIDs(t *testing.T, s gateway.Store, after gateway.LedgerPosition) ([]s
 	}
 }
 
+// ledgerUntil follows the ledger from after until it has seen n rows, for
+// at most 10 s: a store may withhold rows for a while (PostgreSQL, while
+// any transaction of the cluster that began before them is still running),
+// but not for ever.
+func ledgerUntil(t *testing.T, s gateway.Store, after gateway.LedgerPosition, n int) ([]string, gateway.LedgerPosition) {
+	t.Helper()
+	var ids []string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		more, pos := ledgerIDs(t, s, after)
+		ids, after = append(ids, more...), pos
+		if len(ids) >= n || time.Now().After(deadline) {
+			return ids, after
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func positionAfter(a, b gateway.LedgerPosition) bool {
 	return a.Epoch > b.Epoch || a.Epoch == b.Epoch && a.Seq > b.Seq
 }
@@ -138,7 +156,7 @@ func testLedgerInCommitOrder(t *testing.T, s gateway.Store) {
 	p1.Transactions = []gateway.Transaction{t1}
 	insert(t, s, p1)
 	simplePayment(t, s, payment("PAY000000000002", acct1, gateway.Sandbox))
-	ids, pos := ledgerIDs(t, s, gateway.LedgerPosition{})
+	ids, pos := ledgerUntil(t, s, gateway.LedgerPosition{}, 1)
 	if !slices.Equal(ids, []string{"PAY000000000002"}) {
 		t.Fatalf("ledger = %v; want the final charge only", ids)
 	}
@@ -147,11 +165,11 @@ func testLedgerInCommitOrder(t *testing.T, s gateway.Store) {
 	final.Result, final.LeaseUntil = gateway.ResultApproved, time.Time{}
 	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.FinishTransaction(ctx, final) })
 	simplePayment(t, s, payment("PAY000000000003", acct1, gateway.Sandbox))
-	more, _ := ledgerIDs(t, s, pos)
+	more, _ := ledgerUntil(t, s, pos, 2)
 	if !slices.Equal(more, []string{"PAY000000000001", "PAY000000000003"}) {
 		t.Fatalf("ledger after %v = %v; want the finished charge, then the new one", pos, more)
 	}
-	all, _ := ledgerIDs(t, s, gateway.LedgerPosition{})
+	all, _ := ledgerUntil(t, s, gateway.LedgerPosition{}, 3)
 	if !slices.Equal(all, []string{"PAY000000000002", "PAY000000000001", "PAY000000000003"}) {
 		t.Errorf("the whole ledger = %v; want commit order", all)
 	}
@@ -173,7 +191,10 @@ func testLedgerInCommitOrder(t *testing.T, s gateway.Store) {
 func testLedgerRowCommittingLate(t *testing.T, s gateway.Store) {
 	createAccounts(t, s, acct1)
 	simplePayment(t, s, payment("PAY000000000001", acct1, gateway.Sandbox))
-	_, pos := ledgerIDs(t, s, gateway.LedgerPosition{})
+	before, pos := ledgerUntil(t, s, gateway.LedgerPosition{}, 1)
+	if !slices.Equal(before, []string{"PAY000000000001"}) {
+		t.Fatalf("the ledger before the test = %v", before)
+	}
 
 	inserted, release := make(chan struct{}), make(chan struct{})
 	first := make(chan error, 1)
@@ -229,16 +250,7 @@ func testLedgerRowCommittingLate(t *testing.T, s gateway.Store) {
 	default:
 	}
 	// Both rows, once each, whatever order the store committed them in.
-	deadline := time.Now().Add(10 * time.Second)
-	var got []string
-	for len(got) < 2 && time.Now().Before(deadline) {
-		var more []string
-		more, reached = ledgerIDs(t, s, reached)
-		got = append(got, more...)
-		if len(got) < 2 {
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	got, _ := ledgerUntil(t, s, reached, 2)
 	slices.Sort(got)
 	if !slices.Equal(got, []string{"PAY000000000002", "PAY000000000003"}) {
 		t.Errorf("after both committed the reader saw %v; want each row once", got)
