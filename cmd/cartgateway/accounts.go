@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
+	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
+	"github.com/cartgateway/cartgateway/internal/money"
 	"github.com/cartgateway/cartgateway/internal/service"
 )
 
@@ -26,6 +27,7 @@ type accountsCmd struct {
 	List      accountsListCmd      `cmd:"" help:"List accounts and their keys (the last 4 characters only)."`
 	KeyAdd    accountsKeyAddCmd    `cmd:"" name:"key-add" help:"Add a key to an account."`
 	KeyRevoke accountsKeyRevokeCmd `cmd:"" name:"key-revoke" help:"Revoke a key of an account."`
+	SetMax    accountsSetMaxCmd    `cmd:"" name:"set-max-amount" help:"Set an account's largest charge or authorization."`
 }
 
 func (accountsCmd) Help() string {
@@ -33,7 +35,38 @@ func (accountsCmd) Help() string {
   cartgateway accounts create --name "Example Shop"
   cartgateway accounts list
   cartgateway accounts key-add --account 7769 --environment live
-  cartgateway accounts key-revoke --account 7769 --key-id KEYID`
+  cartgateway accounts key-revoke --account 7769 --key-id KEYID
+  cartgateway accounts set-max-amount --account 7769 --max-amount 500000000`
+}
+
+type accountsSetMaxCmd struct {
+	storeFlags `embed:""`
+	Account    string `name:"account" required:"" placeholder:"ID" help:"Account id."`
+	MaxAmount  int64  `name:"max-amount" required:"" placeholder:"MINOR-UNITS" help:"Largest charge or authorization in minor units (cents); 0 restores the default, 99999999."`
+}
+
+func (accountsSetMaxCmd) Help() string {
+	return `A charge or authorization above it is refused with 400 amount-too-large. The
+default, 99,999,999 minor units ($999,999.99 for USD), is Stripe's card limit.
+A running server applies the change within --auth-cache-ttl.
+
+Examples:
+  cartgateway accounts set-max-amount --account 7769 --max-amount 500000000
+  cartgateway accounts set-max-amount --account 7769 --max-amount 0`
+}
+
+func (c *accountsSetMaxCmd) Run(e *env) error {
+	return withService(e.ctx, &c.storeFlags, mustExist, func(s *service.Service) error {
+		if err := s.SetMaxAmount(e.ctx, c.Account, c.MaxAmount); err != nil {
+			return accountError(err, c.Account)
+		}
+		max := c.MaxAmount
+		if max == 0 {
+			max = gateway.DefaultMaxAmount
+		}
+		fmt.Fprintf(e.stdout, "account %s: largest charge or authorization %d minor units\n", c.Account, max)
+		return nil
+	})
 }
 
 type accountsCreateCmd struct {
@@ -161,8 +194,10 @@ type settleCmd struct {
 }
 
 func (settleCmd) Help() string {
-	return `Settles every captured payment of every account in one batch and prints the
-batch's totals per currency. "serve" does the same daily at --settle-at.
+	return `Settles every captured payment now, in one batch per account, environment
+and currency, and prints each batch. "serve" does the same daily at
+--settle-at. Safe against a running server: the payments are settled in
+chunks of a few hundred, each a short transaction.
 
 Example:
   cartgateway settle --db /var/lib/cartgateway/cartgateway.db`
@@ -170,18 +205,28 @@ Example:
 
 func (c *settleCmd) Run(e *env) error {
 	return withService(e.ctx, &c.storeFlags, mustExist, func(s *service.Service) error {
-		b, err := s.Settle(e.ctx)
+		cutoff := "manual:" + time.Now().UTC().Format(time.RFC3339Nano)
+		res, err := s.Settle(e.ctx, cutoff)
 		if err != nil {
 			return err
 		}
-		if b.Count == 0 {
+		if len(res.Batches) == 0 {
 			fmt.Fprintln(e.stdout, "no captured payments to settle")
 			return nil
 		}
-		fmt.Fprintf(e.stdout, "batch %s closed at %s: %d payments\n", b.ID, b.ClosedAt.Format("2006-01-02T15:04:05Z"), b.Count)
-		for _, cur := range slices.Sorted(maps.Keys(b.Totals)) {
-			fmt.Fprintf(e.stdout, "  %s %d (net of refunds, minor units)\n", cur, b.Totals[cur])
+		fmt.Fprintf(e.stdout, "settlement run %s: %d payments in %d batches\n", res.Run.ID, res.Payments(), len(res.Batches))
+		for _, b := range res.Batches {
+			fmt.Fprintf(e.stdout, "  batch %s  account %s %s: %d payments, %s net of refunds\n",
+				b.ID, b.Group.AccountID, b.Group.Environment, b.Count, formatMoney(b.Total, b.Group.Currency))
 		}
 		return nil
 	})
+}
+
+// formatMoney writes minor units in major units with the currency code.
+func formatMoney(amount int64, currency string) string {
+	if c, ok := money.LookupCurrency(currency); ok {
+		return money.Format(amount, c) + " " + c.Code
+	}
+	return strconv.FormatInt(amount, 10) + " " + currency + " (minor units)"
 }

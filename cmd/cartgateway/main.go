@@ -9,12 +9,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/service"
 	"github.com/cartgateway/cartgateway/internal/sqlite"
 	"github.com/cartgateway/cartgateway/internal/web"
@@ -76,6 +78,7 @@ func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
 			"default_auth_cache":            service.DefaultAuthCacheTTL.String(),
 			"default_processor_timeout":     shortDuration(service.DefaultProcessorTimeout),
 			"default_idempotency_retention": shortDuration(service.DefaultIdempotencyRetention),
+			"default_max_refunds":           strconv.Itoa(gateway.DefaultMaxRefunds),
 			"default_lookup_cache":          sqlite.DefaultLookupCache.String(),
 		},
 	)

@@ -34,6 +34,7 @@ type serveCmd struct {
 	LookupCache          span         `name:"lookup-cache" env:"CARTGATEWAY_LOOKUP_CACHE" default:"${default_lookup_cache}" help:"SQLite: answer repeated lookups from memory; changes by other processes (cartgateway settle from a shell) show within this time; 0 disables."`
 	ProcessorTimeout     span         `name:"processor-timeout" env:"CARTGATEWAY_PROCESSOR_TIMEOUT" default:"${default_processor_timeout}" help:"How long one processor call may take; an operation whose call has not answered by then stays pending until the reconciler learns its outcome."`
 	IdempotencyRetention span         `name:"idempotency-retention" env:"CARTGATEWAY_IDEMPOTENCY_RETENTION" default:"${default_idempotency_retention}" help:"How long an Idempotency-Key is kept; older keys are deleted hourly."`
+	MaxRefunds           count        `name:"max-refunds-per-payment" env:"CARTGATEWAY_MAX_REFUNDS_PER_PAYMENT" default:"${default_max_refunds}" help:"The most refunds one payment may have; past it a refund answers 400 too-many-refunds."`
 	SettleAt             cutoff       `name:"settle-at" env:"CARTGATEWAY_SETTLE_AT" default:"00:00" help:"Daily settlement cut-off, HH:MM in UTC, or off."`
 	LogLevel             logLevel     `name:"log-level" env:"CARTGATEWAY_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
 	PprofAddr            loopbackAddr `name:"pprof-addr" env:"CARTGATEWAY_PPROF_ADDR" placeholder:"HOST:PORT" help:"Serve Go's pprof profiles on this loopback address; off when empty."`
@@ -93,12 +94,13 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	svc.AuthCacheTTL = time.Duration(c.AuthCacheTTL)
 	svc.ProcessorTimeout = time.Duration(c.ProcessorTimeout)
 	svc.IdempotencyRetention = time.Duration(c.IdempotencyRetention)
+	svc.MaxRefundsPerPayment = int(c.MaxRefunds)
 	svc.Log = log
 	if err := bootstrap(ctx, svc, stdout); err != nil {
 		return err
 	}
 
-	handler := server.New(server.Config{Service: svc, Log: log, Ready: db.Ping, TrustedProxies: c.TrustedProxies.list,
+	handler := server.New(server.Config{Service: svc, Log: log, Ready: db.Health, TrustedProxies: c.TrustedProxies.list,
 		Limits: web.Limits{IPRate: flagRate(c.RateIP), AccountRate: flagRate(c.RateAccount), AuthFailuresPerMinute: flagRate(c.AuthFailures)}})
 	srv := &http.Server{
 		Handler:           handler,
@@ -189,23 +191,39 @@ func nextCutoff(now time.Time, cutoff time.Duration) time.Time {
 	return next
 }
 
-// settleDaily closes the batch at the cut-off each day. Several instances
-// may run it: a close finds only what is still captured, so the second one
-// closes nothing.
+// settleDaily settles at the cut-off each day. Several instances may run
+// it: the run of a cut-off is one (service.Settle), so the others hear that
+// it is taken, wait, and look again until it is done, taking it over if its
+// process died.
 func settleDaily(ctx context.Context, svc *service.Service, log *slog.Logger, cutoff time.Duration) {
 	for {
-		wait := time.Until(nextCutoff(time.Now(), cutoff))
+		at := nextCutoff(time.Now(), cutoff)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-time.After(time.Until(at)):
 		}
-		b, err := svc.Settle(ctx)
-		if err != nil {
-			log.Error("daily settlement failed", "err", err)
-			continue
+		name := "daily:" + at.Format("2006-01-02T15:04Z")
+		for {
+			res, err := svc.Settle(ctx, name)
+			switch {
+			case err == nil:
+				log.Info("settlement run finished", "run_id", res.Run.ID, "cutoff", name, "batches", len(res.Batches), "payments", res.Payments())
+			case errors.Is(err, service.ErrAlreadySettled):
+				log.Debug("settlement run already finished by another instance", "cutoff", name)
+			case errors.Is(err, service.ErrSettlementInProgress):
+				log.Debug("another instance is settling; looking again later", "cutoff", name)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Minute):
+				}
+				continue
+			default:
+				log.Error("daily settlement failed", "cutoff", name, "err", err)
+			}
+			break
 		}
-		log.Info("settlement batch closed", "batch_id", b.ID, "payments", b.Count, "totals", b.Totals)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,6 +97,7 @@ func (f *storeFlags) open(ctx context.Context, c creation) (*sqlstore.DB, *servi
 		Processors:     map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{}},
 		FingerprintKey: secret,
 		Now:            time.Now,
+		Instance:       instanceName(),
 	}
 	return db, svc, nil
 }
@@ -234,4 +236,13 @@ func checkSecret(ctx context.Context, db *sqlstore.DB, secret []byte, source, db
 			"another secret would silently break duplicate detection and idempotent replays", source, redactURL(dbName))
 	}
 	return nil
+}
+
+// instanceName names this process in settlement runs: host and pid.
+func instanceName() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return host + ":" + strconv.Itoa(os.Getpid())
 }

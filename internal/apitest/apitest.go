@@ -120,7 +120,7 @@ func Start(t testing.TB, opt Options) *Server {
 		svc.AuthCacheTTL, level = service.DefaultAuthCacheTTL, slog.LevelWarn
 	}
 	cfg := server.Config{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})),
-		Ready: db.Ping, TrustedProxies: opt.TrustedProxies}
+		Ready: db.Health, TrustedProxies: opt.TrustedProxies}
 	if opt.Limits != nil {
 		cfg.Limits = *opt.Limits
 	} else {

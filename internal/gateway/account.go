@@ -16,6 +16,30 @@ type Account struct {
 	Name      string
 	Currency  string // ISO 4217
 	CreatedAt time.Time
+	// MaxAmount is the largest charge or authorization, in minor units;
+	// zero means DefaultMaxAmount.
+	MaxAmount int64
+}
+
+// MaxActiveKeys bounds an account's active keys: authentication compares
+// the key sent with each of them.
+const MaxActiveKeys = 100
+
+// MaxWireAmount is the largest amount the API reads at all (10^13 minor
+// units): sums of amounts stay far from int64's limit.
+const MaxWireAmount = 10_000_000_000_000
+
+// DefaultMaxAmount is the largest charge or authorization of an account that
+// sets none: 99,999,999 minor units, the card limit Stripe applies
+// ($999,999.99).
+const DefaultMaxAmount = 99_999_999
+
+// MaxPaymentAmount is the account's largest charge or authorization.
+func (a Account) MaxPaymentAmount() int64 {
+	if a.MaxAmount > 0 {
+		return a.MaxAmount
+	}
+	return DefaultMaxAmount
 }
 
 // Key is a private API key of one account and one environment. Only its

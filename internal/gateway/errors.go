@@ -87,3 +87,8 @@ var (
 	// ErrConflict means a compare-and-set lost a race or a unique key exists.
 	ErrConflict = Errorf(KindConflict, "conflict", "The object was changed by another request; retry.")
 )
+
+// ErrWritesFailing is a store's health when it answers reads but its latest
+// writes failed (a full disk, a read-only file system): the gateway should
+// take no payments until a write succeeds again.
+var ErrWritesFailing = errors.New("the database answers, but its latest writes failed")

@@ -34,7 +34,7 @@ func TestOperationsInFlight(t *testing.T) {
 			case "capture":
 				_, err = p.Capture(100)
 			case "refund":
-				_, err = p.Refund(100)
+				_, err = p.Refund(100, gateway.DefaultMaxRefunds)
 			default:
 				_, err = p.Void()
 			}
@@ -46,7 +46,7 @@ func TestOperationsInFlight(t *testing.T) {
 	pending := payment(gateway.StatusPending, 0, 0).Claim(gateway.OpCharge)
 	for _, op := range []func(gateway.Payment) error{
 		func(p gateway.Payment) error { _, err := p.Capture(1); return err },
-		func(p gateway.Payment) error { _, err := p.Refund(1); return err },
+		func(p gateway.Payment) error { _, err := p.Refund(1, gateway.DefaultMaxRefunds); return err },
 		func(p gateway.Payment) error { _, err := p.Void(); return err },
 	} {
 		if code(op(pending)) != "payment-operation-in-progress" {
@@ -83,7 +83,7 @@ func TestUndoGivesBackWhatTheClaimHeld(t *testing.T) {
 		}
 		for _, s := range []step{
 			{gateway.OpCapture, 600, func(p gateway.Payment) (gateway.Payment, error) { return p.Capture(600) }},
-			{gateway.OpRefund, 200, func(p gateway.Payment) (gateway.Payment, error) { return p.Refund(200) }},
+			{gateway.OpRefund, 200, func(p gateway.Payment) (gateway.Payment, error) { return p.Refund(200, gateway.DefaultMaxRefunds) }},
 			{gateway.OpVoid, 0, func(p gateway.Payment) (gateway.Payment, error) { return p.Void() }},
 		} {
 			after, err := s.apply(before)
@@ -141,5 +141,27 @@ func TestAnswered(t *testing.T) {
 		if tc.status == gateway.StatusCaptured && p.ProcessorRef != "pi_1" {
 			t.Errorf("%s: processor ref %q", tc.name, p.ProcessorRef)
 		}
+	}
+}
+
+// TestRefundCountIsBounded: the refunds of one payment stop at the limit,
+// and a refund given back (not done by the processor) frees its place.
+func TestRefundCountIsBounded(t *testing.T) {
+	p := payment(gateway.StatusCaptured, authorized, 0)
+	var err error
+	for i := range 3 {
+		if p, err = p.Refund(1, 3); err != nil {
+			t.Fatalf("refund %d: %v", i+1, err)
+		}
+	}
+	if _, err := p.Refund(1, 3); code(err) != "too-many-refunds" {
+		t.Fatalf("a fourth refund with a limit of 3: %v", err)
+	}
+	p = p.Claim(gateway.OpRefund).Undo(gateway.OpRefund, 1)
+	if p.RefundCount != 2 || p.RefundedAmount != 2 {
+		t.Fatalf("after giving one back: %d refunds, %d refunded", p.RefundCount, p.RefundedAmount)
+	}
+	if _, err := p.Refund(1, 3); err != nil {
+		t.Fatalf("a refund in the freed place: %v", err)
 	}
 }

@@ -41,6 +41,9 @@ const (
 	OpCapture   Operation = "capture"
 	OpRefund    Operation = "refund"
 	OpVoid      Operation = "void"
+	// OpSettle records a payment's settlement: its amount is what it
+	// settled, captured minus refunded.
+	OpSettle Operation = "settle"
 )
 
 // Result is the outcome of one transaction.
@@ -55,6 +58,10 @@ const (
 	// changes: once, to one of the others.
 	ResultPending Result = "pending"
 )
+
+// MaxLookupTransactions bounds the transactions a lookup returns: the
+// latest ones. A lookup's cost must not grow with what other requests add.
+const MaxLookupTransactions = 100
 
 // MinimumPaymentAmount is the smallest charge or authorization, in minor units.
 const MinimumPaymentAmount = 100
@@ -116,12 +123,17 @@ type Payment struct {
 	// be in flight only when all are refunds, each holding its amount.
 	InFlight   int
 	InFlightOp Operation
+	// RefundCount counts the refunds made or in flight, which
+	// MaxRefundsPerPayment bounds.
+	RefundCount int
 
 	// Version increases with every update; stores compare-and-set on it.
 	Version int64
 
-	// Transactions is filled by lookups, oldest first.
-	Transactions []Transaction
+	// Transactions is filled by lookups: the latest MaxLookupTransactions,
+	// oldest first; TransactionCount says how many the payment has in all.
+	Transactions     []Transaction
+	TransactionCount int
 }
 
 // Transaction is one operation on a payment, approved or not. Transactions
@@ -193,6 +205,7 @@ func (p Payment) Undo(op Operation, amount int64) Payment {
 	switch op {
 	case OpRefund:
 		p.RefundedAmount -= amount
+		p.RefundCount--
 	case OpCapture:
 		p.Status, p.CapturedAmount = StatusAuthorized, 0
 	case OpVoid:
@@ -248,9 +261,13 @@ func (p Payment) Capture(amount int64) (Payment, error) {
 	return p, nil
 }
 
+// DefaultMaxRefunds bounds the refunds of one payment unless configured: a
+// payment's work (its lookup, its ledger) must not grow without bound.
+const DefaultMaxRefunds = 1000
+
 // Refund returns amount of the captured money; partial refunds may repeat
-// until the captured amount is used up.
-func (p Payment) Refund(amount int64) (Payment, error) {
+// until the captured amount is used up, at most maxRefunds times.
+func (p Payment) Refund(amount int64, maxRefunds int) (Payment, error) {
 	if err := p.free(OpRefund); err != nil {
 		return p, err
 	}
@@ -266,7 +283,11 @@ func (p Payment) Refund(amount int64) (Payment, error) {
 	if remaining := p.RefundableAmount(); amount > remaining {
 		return p, Errorf(KindInvalid, "refund-exceeds-captured", "The refund amount %d exceeds the refundable amount %d.", amount, remaining)
 	}
+	if p.RefundCount >= maxRefunds {
+		return p, Errorf(KindInvalid, "too-many-refunds", "The payment already has %d refunds, the most one payment may have.", p.RefundCount)
+	}
 	p.RefundedAmount += amount
+	p.RefundCount++
 	return p, nil
 }
 

@@ -88,7 +88,7 @@ func apply(p gateway.Payment, op string, amount int64) (gateway.Payment, error) 
 	case "capture":
 		return p.Capture(amount)
 	case "refund":
-		return p.Refund(amount)
+		return p.Refund(amount, gateway.DefaultMaxRefunds)
 	case "void":
 		return p.Void()
 	}
@@ -226,9 +226,15 @@ func TestPaymentStateMachine(t *testing.T) {
 			if got.AuthorizedAmount != snapshot.AuthorizedAmount {
 				t.Errorf("authorized amount changed: %d → %d", snapshot.AuthorizedAmount, got.AuthorizedAmount)
 			}
-			// Nothing but status and amounts changes.
+			// Nothing but status and amounts changes (and a refund counts).
 			rest := got
 			rest.Status, rest.CapturedAmount, rest.RefundedAmount = snapshot.Status, snapshot.CapturedAmount, snapshot.RefundedAmount
+			if tc.op == "refund" {
+				if got.RefundCount != snapshot.RefundCount+1 {
+					t.Errorf("refund count %d → %d", snapshot.RefundCount, got.RefundCount)
+				}
+				rest.RefundCount = snapshot.RefundCount
+			}
 			if !reflect.DeepEqual(rest, snapshot) {
 				t.Errorf("%s changed other fields:\n got %+v\nwant %+v", tc.op, got, snapshot)
 			}
@@ -288,12 +294,12 @@ func TestPaymentLifecycle(t *testing.T) {
 			t.Fatalf("second capture: %v; want already-captured", err)
 		}
 		for _, a := range []int64{100, 200, 300} {
-			p = mustOK(t)(p.Refund(a))
+			p = mustOK(t)(p.Refund(a, gateway.DefaultMaxRefunds))
 		}
 		if p.RefundedAmount != 600 || p.RefundableAmount() != 0 || p.Status != gateway.StatusCaptured {
 			t.Fatalf("after refunds: %+v", p)
 		}
-		if _, err := p.Refund(1); codeOf(err) != "refund-exceeds-captured" {
+		if _, err := p.Refund(1, gateway.DefaultMaxRefunds); codeOf(err) != "refund-exceeds-captured" {
 			t.Fatalf("refund beyond capture: %v", err)
 		}
 		if _, err := p.Void(); codeOf(err) != "payment-has-refunds" {
@@ -317,7 +323,7 @@ func TestPaymentLifecycle(t *testing.T) {
 		if p.Status != gateway.StatusVoided || p.RefundableAmount() != 0 {
 			t.Fatalf("after void: %+v", p)
 		}
-		if _, err := p.Refund(1); codeOf(err) != "payment-voided" {
+		if _, err := p.Refund(1, gateway.DefaultMaxRefunds); codeOf(err) != "payment-voided" {
 			t.Errorf("refund after void: %v", err)
 		}
 	})
@@ -327,7 +333,7 @@ func TestPaymentLifecycle(t *testing.T) {
 		if _, err := p.Void(); codeOf(err) != "payment-settled" {
 			t.Fatalf("void after settlement: %v", err)
 		}
-		p = mustOK(t)(p.Refund(authorized))
+		p = mustOK(t)(p.Refund(authorized, gateway.DefaultMaxRefunds))
 		if p.Status != gateway.StatusSettled || p.RefundedAmount != authorized {
 			t.Fatalf("after refund: %+v", p)
 		}

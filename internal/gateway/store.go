@@ -23,9 +23,12 @@ type ReadTx interface {
 	Accounts(ctx context.Context) ([]Account, error)
 	// Keys lists an account's keys, revoked ones included.
 	Keys(ctx context.Context, accountID string) ([]Key, error)
+	// ActiveKeys lists an account's keys that are not revoked.
+	ActiveKeys(ctx context.Context, accountID string) ([]Key, error)
 	// PaymentByTransaction finds the payment that the transaction txID belongs
-	// to, with its transactions as of the same instant, within one account
-	// and environment. In View a store may answer from memory, but never
+	// to, with its latest transactions (at most MaxLookupTransactions,
+	// oldest first) and their total count as of the same instant, within
+	// one account and environment. In View a store may answer from memory, but never
 	// with less than every write that has returned from Update (the
 	// contract suite's lookups_see_writes); writes by other processes may
 	// show a moment later (the SQLite lookup cache, ADR 7).
@@ -55,6 +58,8 @@ type ReadTx interface {
 	// with later positions were read: such a row is withheld until every
 	// transaction that could precede it has ended.
 	LedgerAfter(ctx context.Context, after LedgerPosition, limit int) ([]LedgerEntry, error)
+	// SettlementBatches lists the batches of a settlement run.
+	SettlementBatches(ctx context.Context, runID string) ([]SettlementBatch, error)
 	// Payments lists the payments of an account and environment matching
 	// f, newest first (by CreatedAt, then ID), at most f.Limit.
 	Payments(ctx context.Context, f PaymentFilter) ([]Payment, error)
@@ -105,6 +110,9 @@ type Tx interface {
 	ReadTx
 	// CreateAccount fails with ErrConflict when the id exists.
 	CreateAccount(ctx context.Context, a Account) error
+	// SetAccountMaxAmount sets an account's largest charge or
+	// authorization (0: the default); ErrNotFound for an unknown account.
+	SetAccountMaxAmount(ctx context.Context, accountID string, max int64) error
 	AddKey(ctx context.Context, k Key) error
 	// RevokeKey fails with ErrNotFound for an unknown or already revoked key.
 	RevokeKey(ctx context.Context, accountID, keyID string, at time.Time) error
@@ -133,9 +141,25 @@ type Tx interface {
 	// another; ErrConflict if it is no longer pending or its lease is no
 	// longer from (another reconciler took it).
 	ExtendLease(ctx context.Context, txID string, from, to time.Time) error
-	// SettleCaptured moves every captured payment into batch b and fills in
-	// its count and total.
-	SettleCaptured(ctx context.Context, b *SettlementBatch) error
+	// NextSettlementGroup names a group (account, environment, currency)
+	// that has captured payments last changed at or before t and not held
+	// by an operation in flight; ErrNotFound if none.
+	NextSettlementGroup(ctx context.Context, t time.Time) (SettlementGroup, error)
+	// SettlePayments settles at most limit of those payments of group g
+	// into the batch batchID, as of at, and says what each one settled.
+	SettlePayments(ctx context.Context, g SettlementGroup, t time.Time, batchID string, at time.Time, limit int) ([]SettledPayment, error)
+	// SettlementBatch finds the batch of run runID for group g.
+	SettlementBatch(ctx context.Context, runID string, g SettlementGroup) (SettlementBatch, error)
+	// PutSettlementBatch creates or updates a batch.
+	PutSettlementBatch(ctx context.Context, b SettlementBatch) error
+	// SettlementRun finds the run of a cut-off.
+	SettlementRun(ctx context.Context, cutoff string) (SettlementRun, error)
+	// InsertSettlementRun fails with ErrConflict when its cut-off has a run.
+	InsertSettlementRun(ctx context.Context, r SettlementRun) error
+	// UpdateSettlementRun writes r if its stored lease still ends at
+	// leaseWas; otherwise it fails with ErrConflict (another process took
+	// the run over).
+	UpdateSettlementRun(ctx context.Context, r SettlementRun, leaseWas time.Time) error
 	// AppendAudit records a state change other than a payment operation
 	// (those are in the ledger: transactions are append-only too); the log
 	// is append-only.
@@ -193,11 +217,42 @@ type DuplicateQuery struct {
 	Since       time.Time
 }
 
-// SettlementBatch is one batch close.
+// SettlementGroup is what one batch settles: the payments of one account,
+// environment and currency, as acquirers settle them.
+type SettlementGroup struct {
+	AccountID   string
+	Environment Environment
+	Currency    string
+}
+
+// SettlementBatch is the batch of one group in one settlement run.
 type SettlementBatch struct {
 	ID       string
+	RunID    string
+	Group    SettlementGroup
 	ClosedAt time.Time
 	Count    int64
-	// Totals are per currency: a batch spans accounts.
-	Totals map[string]int64
+	// Total is what the batch settles, net of refunds, in minor units.
+	Total int64
+}
+
+// SettledPayment is a payment a settlement chunk settled, and the money
+// it settled: captured minus refunded.
+type SettledPayment struct {
+	ID          string
+	AccountID   string
+	Environment Environment
+	Net         int64
+}
+
+// SettlementRun settles the captured payments of one cut-off, in chunks,
+// each a short transaction. Its lease is renewed with every chunk; a run
+// whose lease has ended may be taken over by another process.
+type SettlementRun struct {
+	ID         string
+	Cutoff     string // unique: "daily:2026-12-05T00:00Z", or "manual:<time>"
+	Owner      string // the process settling it
+	StartedAt  time.Time
+	LeaseUntil time.Time
+	DoneAt     time.Time // zero until every chunk is settled
 }

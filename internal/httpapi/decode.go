@@ -207,8 +207,9 @@ func (f fields) required(name string) (string, error) {
 	return s, nil
 }
 
-// maxAmount keeps sums far from int64 overflow: 10^13 minor units.
-const maxAmount = 10_000_000_000_000
+// maxAmount is the largest amount the wire format reads; an account's own
+// maximum (service) is lower.
+const maxAmount = gateway.MaxWireAmount
 
 // amount returns a required integer amount in minor units, from a JSON
 // integer or a string of digits. Fractions and exponents are refused: amounts

@@ -73,6 +73,7 @@ func (d paymentData) appendJSON(b []byte) []byte {
 	b = appendField(b, "updated_at", d.UpdatedAt)
 	b = appendOptional(b, "settled_at", d.SettledAt)
 	b = appendOptional(b, "batch_id", d.BatchID)
+	b = appendInt(b, "transaction_count", int64(d.TransactionCount))
 	b = appendName(b, "transactions")
 	if d.Transactions == nil {
 		b = append(b, "null"...)

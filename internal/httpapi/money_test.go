@@ -320,13 +320,14 @@ func TestMoneySettlement(t *testing.T) {
 	declined := s.Post(t, "/payment/charge", apitest.PaymentBody("4000000000000002", nil))
 	mtWantError(t, declined, 400, "card-declined")
 
-	batch, err := s.Service.Settle(ctx)
+	run, err := s.Service.Settle(ctx, "manual:first")
 	if err != nil {
 		t.Fatalf("settle: %v", err)
 	}
-	if batch.ID == "" || batch.Count != 3 {
-		t.Errorf("batch = %+v, want the 3 captured payments", batch)
+	if len(run.Batches) != 1 || run.Batches[0].Count != 3 || run.Batches[0].Total != 2500+2000+1000 {
+		t.Fatalf("batches = %+v, want one of the 3 captured payments, 5500 net", run.Batches)
 	}
+	batch := run.Batches[0]
 
 	for _, id := range []string{sale, captured, refunded} {
 		d := mtLookup(t, s, id)
@@ -368,13 +369,14 @@ func TestMoneySettlement(t *testing.T) {
 
 	// The authorization is still voidable; a later capture settles in the next batch.
 	mustApprove(t, mtCapture(t, s, auth, 3000))
-	next, err := s.Service.Settle(ctx)
+	again, err := s.Service.Settle(ctx, "manual:second")
 	if err != nil {
 		t.Fatalf("settle: %v", err)
 	}
-	if next.ID == batch.ID || next.Count != 1 {
-		t.Errorf("second batch = %+v, want only the new capture", next)
+	if len(again.Batches) != 1 || again.Batches[0].ID == batch.ID || again.Batches[0].Count != 1 {
+		t.Fatalf("second run's batches = %+v, want only the new capture", again.Batches)
 	}
+	next := again.Batches[0]
 	if d := mtLookup(t, s, auth); d["status"] != "settled" || d["batch_id"] != next.ID {
 		t.Errorf("late capture: %v", d)
 	}

@@ -211,6 +211,9 @@ type paymentData struct {
 	UpdatedAt        string            `json:"updated_at"`
 	SettledAt        string            `json:"settled_at,omitempty"`
 	BatchID          string            `json:"batch_id,omitempty"`
+	// TransactionCount is how many transactions the payment has; the
+	// answer lists the latest gateway.MaxLookupTransactions of them.
+	TransactionCount int               `json:"transaction_count"`
 	Transactions     []transactionData `json:"transactions"`
 }
 
@@ -274,6 +277,7 @@ func newPaymentData(p gateway.Payment) paymentData {
 		ThreeDS: threeDSData{CAVV: p.ThreeDS.CAVV, Validated: p.ThreeDS.Validated, TransactionID: p.ThreeDS.TransactionID,
 			ServerTransactionID: p.ThreeDS.ServerTransactionID, Version: p.ThreeDS.Version, PaResStatus: p.ThreeDS.PaResStatus},
 		CreatedAt: rfc3339(p.CreatedAt), UpdatedAt: rfc3339(p.UpdatedAt), SettledAt: rfc3339(p.SettledAt), BatchID: p.BatchID,
+		TransactionCount: max(p.TransactionCount, len(p.Transactions)),
 		Transactions: make([]transactionData, 0, len(p.Transactions)),
 	}
 	for _, t := range p.Transactions {
@@ -284,9 +288,11 @@ func newPaymentData(p gateway.Payment) paymentData {
 }
 
 // requestedAmount is what the charge or authorization asked for: the amount
-// of the payment's first transaction (a declined attempt holds nothing).
+// of the transaction that created the payment (a declined attempt holds
+// nothing), when the answer lists it; an approved payment's authorized
+// amount otherwise (a payment with more transactions than a lookup lists).
 func requestedAmount(p gateway.Payment) int64 {
-	if len(p.Transactions) > 0 {
+	if len(p.Transactions) > 0 && p.Transactions[0].ID == p.ID {
 		return p.Transactions[0].Amount
 	}
 	return p.AuthorizedAmount

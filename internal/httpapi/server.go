@@ -98,6 +98,10 @@ func (h *API) begin(w http.ResponseWriter, r *http.Request) (service.Caller, []b
 		h.Fail(w, r, web.LimitError(w, "too-many-failed-authentications", "Too many failed authentications from this address", wait))
 		return service.Caller{}, nil, false
 	}
+	if name := repeatedHeader(r.Header); name != "" {
+		h.Fail(w, r, invalid("duplicate-header", "The request carries the %s header more than once; send it once.", name))
+		return service.Caller{}, nil, false
+	}
 	// The exact common value skips the parse, which allocates.
 	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -132,6 +136,30 @@ func (h *API) begin(w http.ResponseWriter, r *http.Request) (service.Caller, []b
 		return c, nil, false
 	}
 	return c, body, true
+}
+
+// singleValued are the headers a request may carry once, with the names the
+// documentation spells them by. Two values are ambiguous: a proxy may pass
+// the first on while the gateway uses the last, or the other way round (two
+// Idempotency-Keys, two keys), so the request is refused, as a body that
+// names a field twice is.
+var singleValued = []struct{ canonical, name string }{
+	{"Authorization", "Authorization"},
+	{"Cartgateway-Account-Id", "CARTGATEWAY-ACCOUNT-ID"},
+	{"Cartgateway-Environment", "CARTGATEWAY-ENVIRONMENT"},
+	{"Idempotency-Key", "Idempotency-Key"},
+	{"Content-Type", "Content-Type"},
+}
+
+// repeatedHeader names the first single-valued header h carries more than
+// once, or "".
+func repeatedHeader(h http.Header) string {
+	for _, s := range singleValued {
+		if len(h[s.canonical]) > 1 {
+			return s.name
+		}
+	}
+	return ""
 }
 
 // readBody reads a request body of at most MaxBodyBytes. A small body of

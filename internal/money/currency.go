@@ -260,3 +260,13 @@ var currencies = []Currency{
 	{"ZMW", 2, "Zambian Kwacha"},
 	{"ZWG", 2, "Zimbabwe Gold"},
 }
+
+// Add is a + b, or ok=false when the sum overflows int64: sums of money
+// fail loudly instead of wrapping.
+func Add(a, b int64) (sum int64, ok bool) {
+	sum = a + b
+	if (b > 0 && sum < a) || (b < 0 && sum > a) {
+		return 0, false
+	}
+	return sum, true
+}

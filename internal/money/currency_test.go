@@ -227,3 +227,18 @@ func TestFormatDigits(t *testing.T) {
 		}
 	}
 }
+
+func TestAddRefusesOverflow(t *testing.T) {
+	for _, tc := range []struct {
+		a, b, sum int64
+		ok        bool
+	}{
+		{1, 2, 3, true}, {math.MaxInt64, 0, math.MaxInt64, true}, {math.MaxInt64, 1, 0, false},
+		{math.MinInt64, -1, 0, false}, {-5, 3, -2, true}, {math.MaxInt64 - 10, 10, math.MaxInt64, true},
+		{9_000_000_000_000_000_000, 1_000_000_000_000_000_000, 0, false}, // ~996,000 charges of 10^13, then one more batch
+	} {
+		if sum, ok := Add(tc.a, tc.b); sum != tc.sum || ok != tc.ok {
+			t.Errorf("Add(%d, %d) = %d, %v; want %d, %v", tc.a, tc.b, sum, ok, tc.sum, tc.ok)
+		}
+	}
+}

@@ -86,7 +86,7 @@ func TestDeadlockIsRetried(t *testing.T) {
 					holding.Done()
 					holding.Wait()
 				}
-				if p, err = p.Refund(100); err != nil {
+				if p, err = p.Refund(100, gateway.DefaultMaxRefunds); err != nil {
 					return err
 				}
 				if err := tx.UpdatePayment(ctx, p); err != nil {

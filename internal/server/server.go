@@ -7,9 +7,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"path"
+	"strings"
 
+	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/httpapi"
 	"github.com/cartgateway/cartgateway/internal/limit"
 	"github.com/cartgateway/cartgateway/internal/service"
@@ -21,7 +25,8 @@ type Config struct {
 	Service *service.Service
 	Log     *slog.Logger
 	Metrics *web.Metrics // web.NewMetrics() if nil
-	// Ready reports whether the store answers, for /healthz.
+	// Ready reports whether the store answers reads and writes, for
+	// /healthz: gateway.ErrWritesFailing when only writes fail.
 	Ready func(context.Context) error
 	// Limits are the abuse limits (the zero value is the defaults).
 	Limits web.Limits
@@ -49,8 +54,38 @@ func New(cfg Config) http.Handler {
 	// unconfigured proxy, a NAT) is limited, which is when they matter
 	// most. Both are cheap and answer no secrets.
 	mux.Handle("GET /healthz", plumbing.Recover(api.Fail, plumbing.Instrument("/healthz", healthz(cfg.Ready, cfg.Log))))
+	mux.Handle("GET /livez", plumbing.Recover(api.Fail, plumbing.Instrument("/livez", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})
+	}))))
 	mux.Handle("GET /metrics", cfg.Metrics.Handler())
-	return plumbing.Outer(mux)
+	return plumbing.Outer(onePath(mux, api.NotFound(mux)))
+}
+
+// onePath answers a path that is not in its clean form (with "." or ".."
+// segments, or doubled slashes) as not found, in the API's format, logged
+// and counted like any request: ServeMux would answer it with a redirect
+// to the clean path, outside every surface's rules.
+func onePath(next, notFound http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p != cleanPath(p) {
+			notFound.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath is ServeMux's idea of a clean path: path.Clean, keeping a
+// trailing slash.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if strings.HasSuffix(p, "/") && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 func healthz(ready func(context.Context) error, log *slog.Logger) http.Handler {
@@ -58,7 +93,11 @@ func healthz(ready func(context.Context) error, log *slog.Logger) http.Handler {
 		if ready != nil {
 			if err := ready(r.Context()); err != nil {
 				log.Error("health check failed", "err", err)
-				httpapi.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+				status := "unavailable"
+				if errors.Is(err, gateway.ErrWritesFailing) {
+					status = "degraded"
+				}
+				httpapi.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": status})
 				return
 			}
 		}

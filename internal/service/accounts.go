@@ -76,7 +76,14 @@ func (s *Service) AddKey(ctx context.Context, accountID string, env gateway.Envi
 		if _, err := tx.Account(ctx, accountID); err != nil {
 			return err
 		}
-		var err error
+		active, err := tx.ActiveKeys(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		if len(active) >= gateway.MaxActiveKeys {
+			return gateway.Errorf(gateway.KindInvalid, "too-many-keys",
+				"The account has %d active keys, the most it may have; revoke one first.", len(active))
+		}
 		if key, secret, err = s.newKey(accountID, env, secret); err != nil {
 			return err
 		}
@@ -89,6 +96,24 @@ func (s *Service) AddKey(ctx context.Context, accountID string, env gateway.Envi
 		return key, "", gateway.Errorf(gateway.KindConflict, "key-exists", "That key is already in use.")
 	}
 	return key, secret, err
+}
+
+// SetMaxAmount sets an account's largest charge or authorization, in minor
+// units; 0 restores the default (gateway.DefaultMaxAmount).
+func (s *Service) SetMaxAmount(ctx context.Context, accountID string, max int64) error {
+	if max < 0 || max > gateway.MaxWireAmount {
+		return gateway.Errorf(gateway.KindInvalid, "invalid-max-amount", "The maximum amount must be 0 (the default) to %d minor units.", int64(gateway.MaxWireAmount))
+	}
+	err := s.Store.Update(ctx, func(tx gateway.Tx) error {
+		if err := tx.SetAccountMaxAmount(ctx, accountID, max); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "account.max_amount_set", accountID, "", accountID, fmt.Sprintf("max_amount=%d", max))
+	})
+	if err == nil {
+		s.auth.clear() // the new limit applies at once here; in other processes within AuthCacheTTL
+	}
+	return err
 }
 
 // RevokeKey makes a key unusable at once.
@@ -169,7 +194,7 @@ func (s *Service) Authenticate(ctx context.Context, accountID, secret, environme
 	err := s.Store.View(ctx, func(tx gateway.ReadTx) error {
 		// Read and compare the keys before looking at the account, so that
 		// an unknown account costs the same work as a wrong key.
-		keys, err := tx.Keys(ctx, accountID)
+		keys, err := tx.ActiveKeys(ctx, accountID)
 		if err != nil {
 			return err
 		}

@@ -41,6 +41,11 @@ type Service struct {
 	// (DefaultIdempotencyRetention if zero); PurgeIdempotencyRecords
 	// deletes older ones.
 	IdempotencyRetention time.Duration
+	// MaxRefundsPerPayment bounds the refunds of one payment
+	// (gateway.DefaultMaxRefunds if zero).
+	MaxRefundsPerPayment int
+	// Instance names this process in settlement runs (hostname:pid).
+	Instance string
 	// Log receives what the background jobs do (slog.Default if nil).
 	Log *slog.Logger
 
@@ -64,6 +69,13 @@ func (s *Service) processorTimeout() time.Duration {
 		return s.ProcessorTimeout
 	}
 	return DefaultProcessorTimeout
+}
+
+func (s *Service) maxRefunds() int {
+	if s.MaxRefundsPerPayment > 0 {
+		return s.MaxRefundsPerPayment
+	}
+	return gateway.DefaultMaxRefunds
 }
 
 func (s *Service) log() *slog.Logger {
@@ -134,6 +146,11 @@ func (s *Service) pay(ctx context.Context, c Caller, op gateway.Operation, in Pa
 	req, err := ValidatePayment(in, now)
 	if err != nil {
 		return Outcome{}, err
+	}
+	if max := c.Account.MaxPaymentAmount(); req.Amount > max {
+		e := gateway.Errorf(gateway.KindInvalid, "amount-too-large", "amount must be at most %d minor units for this account.", max)
+		e.Field = "amount"
+		return Outcome{}, e
 	}
 	// The operation finishes even if the client goes away: a claim must
 	// not be cut off from its finish.
@@ -287,7 +304,7 @@ func (s *Service) Capture(ctx context.Context, c Caller, txID string, amount int
 // Refund returns amount of the captured money of the payment txID belongs to.
 func (s *Service) Refund(ctx context.Context, c Caller, txID string, amount int64, idem *Idempotency) (Outcome, error) {
 	return s.change(ctx, c, txID, gateway.OpRefund, idem, func(p gateway.Payment) (gateway.Payment, int64, error) {
-		after, err := p.Refund(amount)
+		after, err := p.Refund(amount, s.maxRefunds())
 		return after, amount, err
 	})
 }
@@ -469,18 +486,6 @@ func (s *Service) Lookup(ctx context.Context, c Caller, txID string) (gateway.Pa
 		return err
 	})
 	return p, err
-}
-
-// Settle closes a batch: every captured payment becomes settled.
-func (s *Service) Settle(ctx context.Context) (gateway.SettlementBatch, error) {
-	b := gateway.SettlementBatch{ID: gateway.NewID(), ClosedAt: s.now()}
-	err := s.Store.Update(ctx, func(tx gateway.Tx) error {
-		if err := tx.SettleCaptured(ctx, &b); err != nil || b.Count == 0 {
-			return err
-		}
-		return s.audit(ctx, tx, "batch.closed", "", "", b.ID, fmt.Sprintf("payments=%d totals=%v", b.Count, b.Totals))
-	})
-	return b, err
 }
 
 // AuditLog lists audit entries for the operator, oldest first (newest

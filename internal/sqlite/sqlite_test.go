@@ -345,9 +345,12 @@ func TestLookupCacheLagsOtherProcesses(t *testing.T) {
 	if got := status(); got != gateway.StatusCaptured { // now cached
 		t.Fatalf("status %s, want captured", got)
 	}
-	b := gateway.SettlementBatch{ID: "BATCH0000000001", ClosedAt: created.Add(time.Hour)}
 	settled := time.Now()
-	if err := shell.Update(ctx, func(tx gateway.Tx) error { return tx.SettleCaptured(ctx, &b) }); err != nil {
+	if err := shell.Update(ctx, func(tx gateway.Tx) error {
+		g := gateway.SettlementGroup{AccountID: p.AccountID, Environment: p.Environment, Currency: p.Currency}
+		_, err := tx.SettlePayments(ctx, g, created.Add(time.Hour), "BATCH0000000001", created.Add(time.Hour), 10)
+		return err
+	}); err != nil {
 		t.Fatalf("settle: %v", err)
 	}
 	// The watcher looks every lag; give it that twice over, for a slow machine.

@@ -87,6 +87,7 @@ type DB struct {
 	stopWatch, watchStopped chan struct{}
 
 	writeStmts, readStmts *stmtCache
+	writes                writeHealth
 }
 
 // New wraps open pools; Migrate must have run.
@@ -121,6 +122,12 @@ const maxRetries = 5
 // Update runs fn in one read-write transaction, rerunning it a bounded
 // number of times after a serialization failure or deadlock.
 func (db *DB) Update(ctx context.Context, fn func(gateway.Tx) error) error {
+	err := db.runUpdate(ctx, fn)
+	db.writes.record(err, time.Now())
+	return err
+}
+
+func (db *DB) runUpdate(ctx context.Context, fn func(gateway.Tx) error) error {
 	if db.batch != nil {
 		return db.updateBatched(ctx, fn)
 	}

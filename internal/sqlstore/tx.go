@@ -3,8 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -157,8 +157,8 @@ func notFoundOr(err error) error {
 func (t *tx) Account(ctx context.Context, id string) (gateway.Account, error) {
 	var a gateway.Account
 	var created string
-	err := t.queryRow(ctx, ("SELECT id, name, currency, created_at FROM accounts WHERE id = ?"), id).
-		Scan(&a.ID, &a.Name, &a.Currency, &created)
+	err := t.queryRow(ctx, ("SELECT id, name, currency, created_at, max_amount FROM accounts WHERE id = ?"), id).
+		Scan(&a.ID, &a.Name, &a.Currency, &created, &a.MaxAmount)
 	if err != nil {
 		return a, notFoundOr(err)
 	}
@@ -167,7 +167,7 @@ func (t *tx) Account(ctx context.Context, id string) (gateway.Account, error) {
 }
 
 func (t *tx) Accounts(ctx context.Context) ([]gateway.Account, error) {
-	rows, err := t.query(ctx, ("SELECT id, name, currency, created_at FROM accounts ORDER BY created_at, id"))
+	rows, err := t.query(ctx, ("SELECT id, name, currency, created_at, max_amount FROM accounts ORDER BY created_at, id"))
 	if err != nil {
 		return nil, gateway.Internal(err)
 	}
@@ -176,7 +176,7 @@ func (t *tx) Accounts(ctx context.Context) ([]gateway.Account, error) {
 	for rows.Next() {
 		var a gateway.Account
 		var created string
-		if err := rows.Scan(&a.ID, &a.Name, &a.Currency, &created); err != nil {
+		if err := rows.Scan(&a.ID, &a.Name, &a.Currency, &created, &a.MaxAmount); err != nil {
 			return nil, gateway.Internal(err)
 		}
 		if a.CreatedAt, err = parseTime(created); err != nil {
@@ -188,14 +188,31 @@ func (t *tx) Accounts(ctx context.Context) ([]gateway.Account, error) {
 }
 
 func (t *tx) CreateAccount(ctx context.Context, a gateway.Account) error {
-	_, err := t.exec(ctx, "INSERT INTO accounts (id, name, currency, created_at) VALUES (?, ?, ?, ?)",
-		a.ID, a.Name, a.Currency, formatTime(a.CreatedAt))
+	_, err := t.exec(ctx, "INSERT INTO accounts (id, name, currency, created_at, max_amount) VALUES (?, ?, ?, ?, ?)",
+		a.ID, a.Name, a.Currency, formatTime(a.CreatedAt), a.MaxAmount)
 	return err
 }
 
+func (t *tx) SetAccountMaxAmount(ctx context.Context, accountID string, max int64) error {
+	res, err := t.exec(ctx, "UPDATE accounts SET max_amount = ? WHERE id = ?", max, accountID)
+	if err != nil {
+		return err
+	}
+	return oneRow(res, gateway.ErrNotFound)
+}
+
 func (t *tx) Keys(ctx context.Context, accountID string) ([]gateway.Key, error) {
-	rows, err := t.query(ctx, (`SELECT id, account_id, environment, hash, hint, created_at, revoked_at
-		FROM api_keys WHERE account_id = ? ORDER BY created_at, id`), accountID)
+	return t.keys(ctx, `SELECT id, account_id, environment, hash, hint, created_at, revoked_at
+		FROM api_keys WHERE account_id = ? ORDER BY created_at, id`, accountID)
+}
+
+func (t *tx) ActiveKeys(ctx context.Context, accountID string) ([]gateway.Key, error) {
+	return t.keys(ctx, `SELECT id, account_id, environment, hash, hint, created_at, revoked_at
+		FROM api_keys WHERE account_id = ? AND revoked_at IS NULL ORDER BY created_at, id`, accountID)
+}
+
+func (t *tx) keys(ctx context.Context, query, accountID string) ([]gateway.Key, error) {
+	rows, err := t.query(ctx, query, accountID)
 	if err != nil {
 		return nil, gateway.Internal(err)
 	}
@@ -254,7 +271,7 @@ const paymentColumns = `id, account_id, environment, status, currency,
 	avs_code, cvv_code, decline_code, source,
 	threeds_cavv, threeds_validated, threeds_transaction_id, threeds_server_transaction_id, threeds_version, threeds_parres_status,
 	created_at, updated_at, settled_at, batch_id, version,
-	processor_ref, in_flight, in_flight_op`
+	processor_ref, in_flight, in_flight_op, refund_count`
 
 func paymentArgs(p *gateway.Payment) []any {
 	return []any{p.ID, p.AccountID, string(p.Environment), string(p.Status), p.Currency,
@@ -265,7 +282,7 @@ func paymentArgs(p *gateway.Payment) []any {
 		p.AVSCode, p.CVVCode, p.DeclineCode, p.Source,
 		p.ThreeDS.CAVV, p.ThreeDS.Validated, p.ThreeDS.TransactionID, p.ThreeDS.ServerTransactionID, p.ThreeDS.Version, p.ThreeDS.PaResStatus,
 		formatTime(p.CreatedAt), formatTime(p.UpdatedAt), nullTime(p.SettledAt), nullString(p.BatchID), p.Version,
-		p.ProcessorRef, p.InFlight, string(p.InFlightOp)}
+		p.ProcessorRef, p.InFlight, string(p.InFlightOp), p.RefundCount}
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
@@ -287,7 +304,7 @@ func (r *paymentRow) dest() []any {
 		&p.AVSCode, &p.CVVCode, &p.DeclineCode, &p.Source,
 		&p.ThreeDS.CAVV, &p.ThreeDS.Validated, &p.ThreeDS.TransactionID, &p.ThreeDS.ServerTransactionID, &p.ThreeDS.Version, &p.ThreeDS.PaResStatus,
 		&r.created, &r.updated, &r.settled, &r.batch, &p.Version,
-		&p.ProcessorRef, &p.InFlight, &p.InFlightOp}
+		&p.ProcessorRef, &p.InFlight, &p.InFlightOp, &p.RefundCount}
 }
 
 func (r *paymentRow) payment() (gateway.Payment, error) {
@@ -326,8 +343,25 @@ func (t *tx) PaymentByTransaction(ctx context.Context, accountID string, env gat
 	if err != nil {
 		return p, err
 	}
-	p.Transactions, err = t.transactions(ctx, p.ID)
-	return p, err
+	if p.Transactions, err = t.transactions(ctx, p.ID); err != nil {
+		return p, err
+	}
+	return p, t.countTransactions(ctx, &p)
+}
+
+// countTransactions fills in p.TransactionCount: what p.Transactions
+// holds, unless that is a full page of the latest, when only a count of
+// the rest tells.
+func (t *tx) countTransactions(ctx context.Context, p *gateway.Payment) error {
+	p.TransactionCount = len(p.Transactions)
+	if p.TransactionCount < gateway.MaxLookupTransactions {
+		return nil
+	}
+	err := t.queryRow(ctx, `SELECT COUNT(*) FROM transactions WHERE payment_id = ?`, p.ID).Scan(&p.TransactionCount)
+	if err != nil {
+		return gateway.Internal(err)
+	}
+	return nil
 }
 
 func (t *tx) PaymentForUpdate(ctx context.Context, accountID string, env gateway.Environment, txID string) (gateway.Payment, error) {
@@ -393,12 +427,18 @@ func (t *tx) readPaymentWithTransactions(ctx context.Context, accountID string, 
 	if p.ID == "" {
 		return p, gateway.ErrNotFound
 	}
-	return p, nil
+	return p, t.countTransactions(ctx, &p)
 }
 
+// paymentWithTransactionsSQL reads a payment with its latest transactions
+// (at most gateway.MaxLookupTransactions), oldest first: the index on
+// (payment_id, created_at, id) serves them newest first without a sort,
+// however many the payment has.
 var paymentWithTransactionsSQL = `SELECT ` + prefixed("p.", paymentColumns) + `, ` + prefixed("t.", transactionColumns) + `
-	FROM payments p JOIN transactions t ON t.payment_id = p.id
-	WHERE p.id = (SELECT payment_id FROM transactions WHERE id = ?) AND p.account_id = ? AND p.environment = ?
+	FROM payments p JOIN (SELECT ` + transactionColumns + ` FROM transactions
+		WHERE payment_id = (SELECT payment_id FROM transactions WHERE id = ?)
+		ORDER BY created_at DESC, id DESC LIMIT ` + strconv.Itoa(gateway.MaxLookupTransactions) + `) t ON t.payment_id = p.id
+	WHERE p.account_id = ? AND p.environment = ?
 	ORDER BY t.created_at, t.id`
 
 // prefixed qualifies each column of a column list with a table alias.
@@ -411,7 +451,8 @@ func prefixed(alias, columns string) string {
 }
 
 func (t *tx) transactions(ctx context.Context, paymentID string) ([]gateway.Transaction, error) {
-	rows, err := t.query(ctx, `SELECT `+transactionColumns+` FROM transactions WHERE payment_id = ? ORDER BY created_at, id`, paymentID)
+	rows, err := t.query(ctx, `SELECT `+transactionColumns+` FROM (SELECT `+transactionColumns+` FROM transactions
+		WHERE payment_id = ? ORDER BY created_at DESC, id DESC LIMIT ?) latest ORDER BY created_at, id`, paymentID, gateway.MaxLookupTransactions)
 	if err != nil {
 		return nil, gateway.Internal(err)
 	}
@@ -465,18 +506,18 @@ func scanTransactions(rows *sql.Rows) ([]gateway.Transaction, error) {
 }
 
 func (t *tx) InsertPayment(ctx context.Context, p gateway.Payment) error {
-	_, err := t.exec(ctx, "INSERT INTO payments ("+paymentColumns+") VALUES ("+placeholders(42)+")", paymentArgs(&p)...)
+	_, err := t.exec(ctx, "INSERT INTO payments ("+paymentColumns+") VALUES ("+placeholders(43)+")", paymentArgs(&p)...)
 	return err
 }
 
 func (t *tx) UpdatePayment(ctx context.Context, p gateway.Payment) error {
 	t.changes.payment(p.ID)
 	res, err := t.exec(ctx, `UPDATE payments SET status = ?, authorized_amount = ?, captured_amount = ?, refunded_amount = ?,
-		avs_code = ?, cvv_code = ?, decline_code = ?, processor_ref = ?, in_flight = ?, in_flight_op = ?,
+		avs_code = ?, cvv_code = ?, decline_code = ?, processor_ref = ?, in_flight = ?, in_flight_op = ?, refund_count = ?,
 		updated_at = ?, settled_at = ?, batch_id = ?, version = version + 1
 		WHERE id = ? AND account_id = ? AND version = ?`,
 		string(p.Status), p.AuthorizedAmount, p.CapturedAmount, p.RefundedAmount,
-		p.AVSCode, p.CVVCode, p.DeclineCode, p.ProcessorRef, p.InFlight, string(p.InFlightOp),
+		p.AVSCode, p.CVVCode, p.DeclineCode, p.ProcessorRef, p.InFlight, string(p.InFlightOp), p.RefundCount,
 		formatTime(p.UpdatedAt), nullTime(p.SettledAt), nullString(p.BatchID),
 		p.ID, p.AccountID, p.Version)
 	if err != nil {
@@ -535,42 +576,6 @@ func (t *tx) FindDuplicate(ctx context.Context, q gateway.DuplicateQuery) (strin
 		return "", notFoundOr(err)
 	}
 	return id, nil
-}
-
-func (t *tx) SettleCaptured(ctx context.Context, b *gateway.SettlementBatch) error {
-	// Payments with an operation in flight wait for the next batch: their
-	// amounts are not final yet.
-	// One statement both moves the payments and reports what it moved, so
-	// that the totals are exactly those of the settled rows: a refund or
-	// capture committed meanwhile is either waited for (PostgreSQL re-reads
-	// the locked row) or not yet visible, never half counted.
-	t.changes.everything()
-	at := formatTime(b.ClosedAt)
-	rows, err := t.query(ctx, (`UPDATE payments SET status = 'settled', settled_at = ?, batch_id = ?, updated_at = ?, version = version + 1
-		WHERE status = 'captured' AND in_flight = 0 RETURNING currency, captured_amount - refunded_amount`), at, b.ID, at)
-	if err != nil {
-		return gateway.Internal(err)
-	}
-	defer rows.Close()
-	b.Count, b.Totals = 0, map[string]int64{}
-	for rows.Next() {
-		var cur string
-		var net int64
-		if err := rows.Scan(&cur, &net); err != nil {
-			return gateway.Internal(err)
-		}
-		b.Count++
-		b.Totals[cur] += net
-	}
-	if err := rows.Err(); err != nil {
-		return gateway.Internal(err)
-	}
-	if b.Count == 0 {
-		return nil // no empty batches
-	}
-	totals, _ := json.Marshal(b.Totals)
-	_, err = t.exec(ctx, "INSERT INTO settlement_batches (id, closed_at, payment_count, totals) VALUES (?, ?, ?, ?)", b.ID, at, b.Count, string(totals))
-	return err
 }
 
 func placeholders(n int) string {

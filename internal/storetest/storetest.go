@@ -187,6 +187,7 @@ func simplePayment(t *testing.T, s gateway.Store, p gateway.Payment) gateway.Pay
 		op = gateway.OpCharge
 	}
 	p.Transactions = []gateway.Transaction{transaction(p.ID, p, op, p.AuthorizedAmount, p.CreatedAt)}
+	p.TransactionCount = 1
 	insert(t, s, p)
 	return p
 }
@@ -356,6 +357,7 @@ func testPayments(t *testing.T, s gateway.Store) {
 
 	want := p
 	want.Transactions = []gateway.Transaction{auth, capture, refund, declined}
+	want.TransactionCount = 4
 	for _, id := range []string{p.ID, capture.ID, refund.ID, declined.ID} {
 		got := lookup(t, s, acct1, gateway.Live, id)
 		checkEqual(t, "PaymentByTransaction("+id+")", got, want)
@@ -373,7 +375,7 @@ func testPayments(t *testing.T, s gateway.Store) {
 		// PaymentForUpdate: the same payment, by any of its transactions,
 		// without the transactions.
 		bare := want
-		bare.Transactions = nil
+		bare.Transactions, bare.TransactionCount = nil, 0
 		for _, id := range []string{p.ID, capture.ID, refund.ID} {
 			got, err := tx.PaymentForUpdate(ctx, acct1, gateway.Live, id)
 			if err != nil {
@@ -465,7 +467,7 @@ func testUpdatePaymentCAS(t *testing.T, s gateway.Store) {
 	expectErr(t, "UpdatePayment(future version)", err, gateway.ErrConflict)
 
 	// The fresh version goes through again, and the versions keep counting.
-	refunded, err := got.Refund(500)
+	refunded, err := got.Refund(500, gateway.DefaultMaxRefunds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -818,52 +820,73 @@ func testSettleCaptured(t *testing.T, s gateway.Store) {
 		rows[i].p = simplePayment(t, s, rows[i].p)
 	}
 
-	b := gateway.SettlementBatch{ID: "BATCH0000000001", ClosedAt: at(5*time.Hour + 7*time.Microsecond)}
-	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.SettleCaptured(ctx, &b) })
-	if b.Count != 4 {
-		t.Errorf("batch Count = %d, want 4", b.Count)
-	}
-	checkEqual(t, "batch Totals", b.Totals, map[string]int64{"USD": 4000 + 1500 + 0, "EUR": 700})
+	// A payment changed after the run started waits for the next run; so
+	// does one with an operation in flight.
+	changedLater := mk("TXN000000000011", acct1, gateway.Live, "USD", gateway.StatusCaptured, 200, 200, 0)
+	changedLater.UpdatedAt = at(5 * time.Hour)
+	changedLater = simplePayment(t, s, changedLater)
+	inFlight := mk("TXN000000000012", acct1, gateway.Live, "USD", gateway.StatusCaptured, 200, 200, 50).Claim(gateway.OpRefund)
+	inFlight = simplePayment(t, s, inFlight)
 
-	for _, r := range rows {
+	started, closed := at(4*time.Hour), at(5*time.Hour+7*time.Microsecond)
+	batches := settleAll(t, s, "RUN000000000001", started, closed, 1)
+	totals := map[gateway.SettlementGroup][2]int64{}
+	for _, b := range batches {
+		totals[b.Group] = [2]int64{b.Count, b.Total}
+		if b.RunID != "RUN000000000001" || !b.ClosedAt.Equal(closed) {
+			t.Errorf("batch %+v: run or time wrong", b)
+		}
+	}
+	checkEqual(t, "batches by group", totals, map[gateway.SettlementGroup][2]int64{
+		{AccountID: acct1, Environment: gateway.Live, Currency: "USD"}:    {2, 4000 + 1500},
+		{AccountID: acct2, Environment: gateway.Live, Currency: "EUR"}:    {1, 700},
+		{AccountID: acct2, Environment: gateway.Sandbox, Currency: "USD"}: {1, 0},
+	})
+	batchOf := map[gateway.SettlementGroup]string{}
+	for _, b := range batches {
+		batchOf[b.Group] = b.ID
+	}
+	for _, r := range append(rows, row{changedLater, false}, row{inFlight, false}) {
 		got := lookup(t, s, r.p.AccountID, r.p.Environment, r.p.ID)
 		want := r.p
+		want.Transactions = got.Transactions
+		want.TransactionCount = got.TransactionCount
 		if r.settle {
-			want.Status, want.SettledAt, want.BatchID = gateway.StatusSettled, b.ClosedAt, b.ID
+			want.Status, want.SettledAt = gateway.StatusSettled, closed
+			want.BatchID = batchOf[gateway.SettlementGroup{AccountID: r.p.AccountID, Environment: r.p.Environment, Currency: r.p.Currency}]
 			want.Version = r.p.Version + 1
-			// UpdatedAt is the store's business; it must not go backwards.
-			if got.UpdatedAt.Before(r.p.UpdatedAt) {
-				t.Errorf("payment %s: UpdatedAt went back from %v to %v", r.p.ID, r.p.UpdatedAt, got.UpdatedAt)
-			}
-			want.UpdatedAt = got.UpdatedAt
+			want.UpdatedAt = closed
 		}
 		checkEqual(t, "payment "+r.p.ID+" ("+string(r.p.Status)+") after settlement", got, want)
 	}
-
-	again := gateway.SettlementBatch{ID: "BATCH0000000002", ClosedAt: at(6 * time.Hour)}
-	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.SettleCaptured(ctx, &again) })
-	if again.Count != 0 {
-		t.Errorf("second batch Count = %d, want 0", again.Count)
-	}
-	if len(again.Totals) != 0 {
-		t.Errorf("second batch Totals = %v, want none", again.Totals)
-	}
-	for _, r := range rows[:4] {
-		got := lookup(t, s, r.p.AccountID, r.p.Environment, r.p.ID)
-		if got.BatchID != b.ID || got.Version != r.p.Version+1 {
-			t.Errorf("payment %s after an empty batch: batch %q version %d, want %q %d", r.p.ID, got.BatchID, got.Version, b.ID, r.p.Version+1)
+	// The run's batches read back as written.
+	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+		got, err := tx.SettlementBatches(ctx, "RUN000000000001")
+		if err != nil {
+			return err
 		}
+		if len(got) != len(batches) {
+			t.Errorf("SettlementBatches = %d batches, want %d", len(got), len(batches))
+		}
+		return nil
+	})
+
+	// Nothing left: a second run settles nothing (the payment changed later
+	// and the one in flight still wait).
+	if again := settleAll(t, s, "RUN000000000002", started, at(6*time.Hour), 10); len(again) != 0 {
+		t.Errorf("a second run made batches %+v", again)
 	}
 
 	// A settlement that is rolled back changes nothing.
 	late := simplePayment(t, s, mk("TXN000000000010", acct1, gateway.Live, "USD", gateway.StatusCaptured, 300, 300, 0))
 	err := update(t, s, func(tx gateway.Tx) error {
-		rb := gateway.SettlementBatch{ID: "BATCH0000000003", ClosedAt: at(7 * time.Hour)}
-		if err := tx.SettleCaptured(context.Background(), &rb); err != nil {
+		g := gateway.SettlementGroup{AccountID: acct1, Environment: gateway.Live, Currency: "USD"}
+		paid, err := tx.SettlePayments(context.Background(), g, started, "BATCH0000000003", at(7*time.Hour), 10)
+		if err != nil {
 			return err
 		}
-		if rb.Count != 1 {
-			t.Errorf("batch in rolled-back Update: Count = %d, want 1", rb.Count)
+		if len(paid) != 1 || paid[0].ID != late.ID || paid[0].Net != 300 {
+			t.Errorf("SettlePayments in a rolled-back Update: %+v", paid)
 		}
 		return errRollback
 	})
@@ -871,6 +894,77 @@ func testSettleCaptured(t *testing.T, s gateway.Store) {
 		t.Fatalf("Update returned %v, want %v", err, errRollback)
 	}
 	checkEqual(t, "captured payment after rolled-back settlement", lookup(t, s, acct1, gateway.Live, late.ID), late)
+
+	// Runs: one per cut-off; the lease is a compare-and-set.
+	run := gateway.SettlementRun{ID: "RUN000000000003", Cutoff: "daily:2025-03-15T00:00Z", Owner: "a", StartedAt: at(0), LeaseUntil: at(time.Minute)}
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.InsertSettlementRun(ctx, run) })
+	dup := run
+	dup.ID, dup.Owner = "RUN000000000004", "b"
+	expectErr(t, "InsertSettlementRun(same cut-off)", update(t, s, func(tx gateway.Tx) error {
+		return tx.InsertSettlementRun(context.Background(), dup)
+	}), gateway.ErrConflict)
+	taken := run
+	taken.Owner, taken.LeaseUntil = "b", at(2*time.Minute)
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.UpdateSettlementRun(ctx, taken, run.LeaseUntil) })
+	stale := run
+	stale.DoneAt = at(3 * time.Minute)
+	expectErr(t, "UpdateSettlementRun(a lease no longer held)", update(t, s, func(tx gateway.Tx) error {
+		return tx.UpdateSettlementRun(context.Background(), stale, run.LeaseUntil)
+	}), gateway.ErrConflict)
+	var got gateway.SettlementRun
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		var err error
+		got, err = tx.SettlementRun(ctx, run.Cutoff)
+		return err
+	})
+	checkEqual(t, "SettlementRun", got, taken)
+}
+
+// settleAll settles what a run may, chunk by chunk as the service does, and
+// returns the run's batches.
+func settleAll(t *testing.T, s gateway.Store, runID string, before, at time.Time, chunk int) []gateway.SettlementBatch {
+	t.Helper()
+	var batches []gateway.SettlementBatch
+	for {
+		done := false
+		mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+			g, err := tx.NextSettlementGroup(ctx, before)
+			if errors.Is(err, gateway.ErrNotFound) {
+				done = true
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			b, err := tx.SettlementBatch(ctx, runID, g)
+			if errors.Is(err, gateway.ErrNotFound) {
+				b = gateway.SettlementBatch{ID: "B" + runID[1:] + fmt.Sprint(len(batches)), RunID: runID, Group: g, ClosedAt: at}
+				batches = append(batches, b)
+			} else if err != nil {
+				return err
+			}
+			paid, err := tx.SettlePayments(ctx, g, before, b.ID, at, chunk)
+			if err != nil {
+				return err
+			}
+			if len(paid) == 0 {
+				return fmt.Errorf("SettlePayments settled nothing of group %+v", g)
+			}
+			for _, p := range paid {
+				b.Count++
+				b.Total += p.Net
+			}
+			for i := range batches {
+				if batches[i].ID == b.ID {
+					batches[i] = b
+				}
+			}
+			return tx.PutSettlementBatch(ctx, b)
+		})
+		if done {
+			return batches
+		}
+	}
 }
 
 // --- concurrency ------------------------------------------------------------
@@ -897,7 +991,7 @@ func testConcurrentRefunds(t *testing.T, s gateway.Store) {
 					if err != nil {
 						return err
 					}
-					after, err := cur.Refund(1000)
+					after, err := cur.Refund(1000, gateway.DefaultMaxRefunds)
 					if err != nil {
 						return err
 					}
@@ -1141,14 +1235,7 @@ func testSettleDuringRefunds(t *testing.T, s gateway.Store) {
 	wg.Go(func() {
 		<-start
 		for i := range 5 {
-			b := gateway.SettlementBatch{ID: fmt.Sprintf("BATCH%010d", i), ClosedAt: at(time.Duration(i) * time.Minute)}
-			if err := update(t, s, func(tx gateway.Tx) error { return tx.SettleCaptured(context.Background(), &b) }); err != nil {
-				t.Errorf("settlement %d failed: %v", i, err)
-				return
-			}
-			if b.Count > 0 {
-				batches = append(batches, b)
-			}
+			batches = append(batches, settleAll(t, s, fmt.Sprintf("RUN%012d", i), at(2*time.Hour), at(time.Duration(i)*time.Minute), 7)...)
 		}
 	})
 	close(start)
@@ -1172,8 +1259,8 @@ func testSettleDuringRefunds(t *testing.T, s gateway.Store) {
 		t.Errorf("batches count %d payments, %d payments are settled", settled, inBatches)
 	}
 	for _, b := range batches {
-		if b.Totals["USD"] <= 0 || b.Totals["USD"] > b.Count*4000 {
-			t.Errorf("batch %s total %v for %d payments", b.ID, b.Totals, b.Count)
+		if b.Total <= 0 || b.Total > b.Count*4000 {
+			t.Errorf("batch %s total %d for %d payments", b.ID, b.Total, b.Count)
 		}
 	}
 }
@@ -1241,8 +1328,7 @@ func testLookupsSeeWrites(t *testing.T, s gateway.Store) {
 	close(stop)
 	readers.Wait()
 
-	b := gateway.SettlementBatch{ID: "BATCH0000000001", ClosedAt: at(time.Hour)}
-	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.SettleCaptured(ctx, &b) })
+	b := settleAll(t, s, "RUN000000000001", at(time.Hour), at(time.Hour), 100)[0]
 	for _, id := range ids {
 		if got := lookup(t, s, acct1, gateway.Live, id); got.Status != gateway.StatusSettled || got.BatchID != b.ID {
 			t.Errorf("lookup of %s after the settlement: status %s, batch %q; want settled in %s", id, got.Status, got.BatchID, b.ID)
@@ -1261,7 +1347,7 @@ func refund100(ctx context.Context, s gateway.Store, id, refundID string, create
 		if err != nil {
 			return err
 		}
-		after, err := cur.Refund(100)
+		after, err := cur.Refund(100, gateway.DefaultMaxRefunds)
 		if err != nil {
 			return err
 		}

@@ -28,7 +28,7 @@ func testPendingTransactions(t *testing.T, s gateway.Store) {
 	createAccounts(t, s, acct1)
 	lease := at(time.Minute)
 	p, pt := pendingPayment("PAY000000000001", lease)
-	p.Transactions = []gateway.Transaction{pt}
+	p.Transactions, p.TransactionCount = []gateway.Transaction{pt}, 1
 	insert(t, s, p)
 	done := simplePayment(t, s, payment("PAY000000000002", acct1, gateway.Sandbox))
 
@@ -88,7 +88,7 @@ func testPendingTransactions(t *testing.T, s gateway.Store) {
 		t.Errorf("PendingTransactions after the finish = %+v; want none", got)
 	}
 	answered.Version++
-	answered.Transactions = []gateway.Transaction{final}
+	answered.Transactions, answered.TransactionCount = []gateway.Transaction{final}, 1
 	checkEqual(t, "finished payment", lookup(t, s, acct1, gateway.Sandbox, p.ID), answered)
 	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
 		got, err := tx.Transaction(ctx, acct1, gateway.Sandbox, pt.ID)
