@@ -132,7 +132,7 @@ func TestServeBootstrapAndShutdown(t *testing.T) {
 
 	// The settle command closes a batch with the charge, then finds nothing.
 	out := runCmd(t, "settle", "--db", db)
-	if !strings.Contains(out, "1 payments") || !strings.Contains(out, "USD 1500") {
+	if !strings.Contains(out, "1 payments") || !strings.Contains(out, "15.00 USD") {
 		t.Errorf("settle: %s", out)
 	}
 	if out := runCmd(t, "settle", "--db", db); !strings.Contains(out, "no captured payments") {

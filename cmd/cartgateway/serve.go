@@ -203,27 +203,33 @@ func settleDaily(ctx context.Context, svc *service.Service, log *slog.Logger, cu
 			return
 		case <-time.After(time.Until(at)):
 		}
-		name := "daily:" + at.Format("2006-01-02T15:04Z")
-		for {
-			res, err := svc.Settle(ctx, name)
-			switch {
-			case err == nil:
-				log.Info("settlement run finished", "run_id", res.Run.ID, "cutoff", name, "batches", len(res.Batches), "payments", res.Payments())
-			case errors.Is(err, service.ErrAlreadySettled):
-				log.Debug("settlement run already finished by another instance", "cutoff", name)
-			case errors.Is(err, service.ErrSettlementInProgress):
-				log.Debug("another instance is settling; looking again later", "cutoff", name)
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(time.Minute):
-				}
-				continue
-			default:
-				log.Error("daily settlement failed", "cutoff", name, "err", err)
+		settleCutoff(ctx, svc, log, "daily:"+at.Format("2006-01-02T15:04Z"), time.Minute)
+	}
+}
+
+// settleCutoff settles one cut-off, or waits for the instance that does,
+// looking again every retry until the run is done. Only the instance that
+// settled logs the run at info level.
+func settleCutoff(ctx context.Context, svc *service.Service, log *slog.Logger, name string, retry time.Duration) {
+	for {
+		res, err := svc.Settle(ctx, name)
+		switch {
+		case err == nil:
+			log.Info("settlement run finished", "run_id", res.Run.ID, "cutoff", name, "batches", len(res.Batches), "payments", res.Payments())
+		case errors.Is(err, service.ErrAlreadySettled):
+			log.Debug("settlement run already finished by another instance", "cutoff", name)
+		case errors.Is(err, service.ErrSettlementInProgress):
+			log.Debug("another instance is settling; looking again later", "cutoff", name)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(retry):
 			}
-			break
+			continue
+		default:
+			log.Error("daily settlement failed", "cutoff", name, "err", err)
 		}
+		return
 	}
 }
 

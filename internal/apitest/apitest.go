@@ -57,6 +57,8 @@ type Options struct {
 	// TrustedProxies are believed about X-Forwarded-* (test requests come
 	// from 127.0.0.1).
 	TrustedProxies limit.Proxies
+	// MaxRefunds bounds the refunds of one payment (the default if 0).
+	MaxRefunds int
 	// AsServed configures the service and logs as `cartgateway serve`
 	// runs them (authentications cached, no log line below warnings), for
 	// benchmarks; tests keep every log line and authenticate every time.
@@ -112,8 +114,9 @@ func Start(t testing.TB, opt Options) *Server {
 		Store:           db,
 		Processors:      map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{}},
 		FingerprintKey:  FingerprintKey,
-		DuplicateWindow: opt.DuplicateWindow,
-		Now:             time.Now,
+		DuplicateWindow:      opt.DuplicateWindow,
+		Now:                  time.Now,
+		MaxRefundsPerPayment: opt.MaxRefunds,
 	}
 	level := slog.LevelDebug
 	if opt.AsServed {

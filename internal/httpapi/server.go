@@ -60,7 +60,7 @@ func (h *API) handle(mux *http.ServeMux, pattern string, handler http.Handler) {
 
 // NotFound answers every route mux does not know in the API's format: 405
 // for a known path asked with another method, else 404. Mount it as mux's
-// catch-all "/".
+// catch-all "/". With a nil mux it answers 404 to everything.
 func (h *API) NotFound(mux *http.ServeMux) http.Handler {
 	return h.Web.Guard(h.Fail, h.Web.Instrument("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The catch-all "/" matches every method, so the mux never answers
@@ -68,6 +68,9 @@ func (h *API) NotFound(mux *http.ServeMux) http.Handler {
 		// 405 here.
 		var allow []string
 		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			if mux == nil {
+				break
+			}
 			probe := r.Clone(r.Context())
 			probe.Method = m
 			if _, pattern := mux.Handler(probe); m != r.Method && pattern != "/" && pattern != "" {

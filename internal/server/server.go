@@ -58,7 +58,7 @@ func New(cfg Config) http.Handler {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	}))))
 	mux.Handle("GET /metrics", cfg.Metrics.Handler())
-	return plumbing.Outer(onePath(mux, api.NotFound(mux)))
+	return plumbing.Outer(onePath(mux, api.NotFound(nil)))
 }
 
 // onePath answers a path that is not in its clean form (with "." or ".."
