@@ -47,7 +47,7 @@ Flags:
 
 // allScenarios is the default run, in order. healthz always runs first: it
 // is the ceiling the others are compared with.
-var allScenarios = []string{"healthz", "charge", scenarioSlowNeighbour, "authorize-capture", "refund", "lookup", "mixed"}
+var allScenarios = []string{"healthz", "charge", scenarioSlowNeighbour, scenarioDuringSettle, "authorize-capture", "refund", "lookup", "mixed"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -229,6 +229,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer srv.stop()
 		b.base, b.header, b.pid = srv.url, authHeader(benchAccountID, benchKey), srv.pid()
+		b.settle = []string{bin, "settle", "--db", db}
 		fmt.Fprintf(stderr, "cgbench: cartgateway (pid %d) on %s, db %s\n", b.pid, srv.url, db)
 	}
 

@@ -33,6 +33,8 @@ type result struct {
 	VsCeiling      float64           `json:"vs_ceiling"`
 	PairsPerSecond float64           `json:"pairs_per_s,omitempty"` // authorize-capture
 	Ops            map[string]uint64 `json:"ops"`                   // requests by path
+	// Note says what else happened during the scenario.
+	Note string `json:"note,omitempty"`
 }
 
 // setCPU records the server's CPU time over the scenario, per request.
@@ -144,6 +146,10 @@ func (r *report) writeTable(w io.Writer) error {
 	if plain, beside := r.find("charge"), r.find(scenarioSlowNeighbour); plain != nil && beside != nil && plain.RequestsPerSec > 0 {
 		fmt.Fprintf(&b, "%s: %.0f%% of charge's rate, with %d slow-card charges (3 s each) of another account in flight\n",
 			scenarioSlowNeighbour, 100*beside.RequestsPerSec/plain.RequestsPerSec, slowNeighbours)
+	}
+	if plain, during := r.find("charge"), r.find(scenarioDuringSettle); plain != nil && during != nil && plain.P99ms > 0 {
+		fmt.Fprintf(&b, "%s: p99 %.2f ms against charge's %.2f ms (%.1f×), %d errors; %s\n",
+			scenarioDuringSettle, during.P99ms, plain.P99ms, during.P99ms/plain.P99ms, during.Errors, during.Note)
 	}
 	if r.ServerVmHWM > 0 {
 		fmt.Fprintf(&b, "server VmHWM (peak RSS over its life): %s MB\n", mb(r.ServerVmHWM))

@@ -70,6 +70,9 @@ type bench struct {
 	// neighbourHeader authenticates the slow neighbour's account (nil: the
 	// bench account's own header).
 	neighbourHeader http.Header
+	// settle is the command that settles the server's database now
+	// (cartgateway settle --db ...); nil against -target.
+	settle []string
 }
 
 // runCharge runs the charge scenario with the run's driver.
@@ -90,8 +93,11 @@ func authHeader(account, key string) http.Header {
 
 // run runs one scenario and measures it.
 func (b *bench) run(ctx context.Context, name string) (result, error) {
-	if name == scenarioSlowNeighbour {
+	switch name {
+	case scenarioSlowNeighbour:
 		return b.slowNeighbour(ctx)
+	case scenarioDuringSettle:
+		return b.duringSettle(ctx)
 	}
 	if b.wrk != "" {
 		return b.runWrk(ctx, name)
