@@ -191,7 +191,7 @@ func checkSeeded(ctx context.Context, store *sqlstore.DB, want seeded) error {
 		return fmt.Errorf("check: read back payment %s: %w", want.p.ID, err)
 	}
 	w := want.p
-	w.Transactions = []gateway.Transaction{want.t}
+	w.Transactions, w.TransactionCount = []gateway.Transaction{want.t}, 1
 	if g, w := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", w); g != w {
 		return fmt.Errorf("check: payment %s reads back as\n%s\nwant\n%s", want.p.ID, g, w)
 	}

@@ -111,9 +111,9 @@ func Start(t testing.TB, opt Options) *Server {
 	db, path, url := OpenStore(t)
 	logs := &LogBuffer{}
 	svc := &service.Service{
-		Store:           db,
-		Processors:      map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{}},
-		FingerprintKey:  FingerprintKey,
+		Store:                db,
+		Processors:           map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{}},
+		FingerprintKey:       FingerprintKey,
 		DuplicateWindow:      opt.DuplicateWindow,
 		Now:                  time.Now,
 		MaxRefundsPerPayment: opt.MaxRefunds,

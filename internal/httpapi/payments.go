@@ -188,29 +188,29 @@ const maxPooledAnswer = 16 << 10
 
 // paymentData is a payment as lookup shows it: never a card number or CVV.
 type paymentData struct {
-	ID               string            `json:"id"`
-	Status           string            `json:"status"`
-	Environment      string            `json:"environment"`
-	Currency         string            `json:"currency"`
-	Amount           int64             `json:"amount"`
-	AmountAuthorized int64             `json:"amount_authorized"`
-	AmountCaptured   int64             `json:"amount_captured"`
-	AmountRefunded   int64             `json:"amount_refunded"`
-	AmountRefundable int64             `json:"amount_refundable"`
-	OrderID          string            `json:"order_id"`
-	Source           string            `json:"source"`
-	Card             cardData          `json:"card"`
-	Customer         customerData      `json:"customer"`
-	AVSCode          string            `json:"avs_code"`
-	AVSMessage       string            `json:"avs_message"`
-	CVVCode          string            `json:"cvv_code"`
-	CVVMessage       string            `json:"cvv_message"`
-	DeclineCode      string            `json:"decline_code,omitempty"`
-	ThreeDS          threeDSData       `json:"threeds"`
-	CreatedAt        string            `json:"created_at"`
-	UpdatedAt        string            `json:"updated_at"`
-	SettledAt        string            `json:"settled_at,omitempty"`
-	BatchID          string            `json:"batch_id,omitempty"`
+	ID               string       `json:"id"`
+	Status           string       `json:"status"`
+	Environment      string       `json:"environment"`
+	Currency         string       `json:"currency"`
+	Amount           int64        `json:"amount"`
+	AmountAuthorized int64        `json:"amount_authorized"`
+	AmountCaptured   int64        `json:"amount_captured"`
+	AmountRefunded   int64        `json:"amount_refunded"`
+	AmountRefundable int64        `json:"amount_refundable"`
+	OrderID          string       `json:"order_id"`
+	Source           string       `json:"source"`
+	Card             cardData     `json:"card"`
+	Customer         customerData `json:"customer"`
+	AVSCode          string       `json:"avs_code"`
+	AVSMessage       string       `json:"avs_message"`
+	CVVCode          string       `json:"cvv_code"`
+	CVVMessage       string       `json:"cvv_message"`
+	DeclineCode      string       `json:"decline_code,omitempty"`
+	ThreeDS          threeDSData  `json:"threeds"`
+	CreatedAt        string       `json:"created_at"`
+	UpdatedAt        string       `json:"updated_at"`
+	SettledAt        string       `json:"settled_at,omitempty"`
+	BatchID          string       `json:"batch_id,omitempty"`
 	// TransactionCount is how many transactions the payment has; the
 	// answer lists the latest gateway.MaxLookupTransactions of them.
 	TransactionCount int               `json:"transaction_count"`
@@ -278,7 +278,7 @@ func newPaymentData(p gateway.Payment) paymentData {
 			ServerTransactionID: p.ThreeDS.ServerTransactionID, Version: p.ThreeDS.Version, PaResStatus: p.ThreeDS.PaResStatus},
 		CreatedAt: rfc3339(p.CreatedAt), UpdatedAt: rfc3339(p.UpdatedAt), SettledAt: rfc3339(p.SettledAt), BatchID: p.BatchID,
 		TransactionCount: max(p.TransactionCount, len(p.Transactions)),
-		Transactions: make([]transactionData, 0, len(p.Transactions)),
+		Transactions:     make([]transactionData, 0, len(p.Transactions)),
 	}
 	for _, t := range p.Transactions {
 		d.Transactions = append(d.Transactions, transactionData{ID: t.ID, Type: string(t.Operation), Result: string(t.Result),

@@ -17,6 +17,7 @@ var copyTables = []struct{ name, order string }{
 	{"payments", "id"},
 	{"transactions", ""}, // in the source's ledger order
 	{"idempotency_keys", "account_id, environment, key"},
+	{"settlement_runs", "cutoff"},
 	{"settlement_batches", "id"},
 	{"audit_log", "seq"},
 }
@@ -40,6 +41,7 @@ var checks = map[string]string{
 	"payments.refunded_amount":    "SELECT COALESCE(SUM(refunded_amount), 0) FROM payments",
 	"transactions.amount":         "SELECT COALESCE(SUM(amount), 0) FROM transactions",
 	"settlement_batches.payments": "SELECT COALESCE(SUM(payment_count), 0) FROM settlement_batches",
+	"settlement_batches.total":    "SELECT COALESCE(SUM(total), 0) FROM settlement_batches",
 }
 
 // Copy copies every row of src into dst, which must be empty, in one

@@ -905,7 +905,9 @@ func testSettleCaptured(t *testing.T, s gateway.Store) {
 	}), gateway.ErrConflict)
 	taken := run
 	taken.Owner, taken.LeaseUntil = "b", at(2*time.Minute)
-	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.UpdateSettlementRun(ctx, taken, run.LeaseUntil) })
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		return tx.UpdateSettlementRun(ctx, taken, run.LeaseUntil)
+	})
 	stale := run
 	stale.DoneAt = at(3 * time.Minute)
 	expectErr(t, "UpdateSettlementRun(a lease no longer held)", update(t, s, func(tx gateway.Tx) error {
