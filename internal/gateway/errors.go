@@ -23,6 +23,7 @@ const (
 	KindProcessor                // the processor failed; nothing moved
 	KindTooLarge                 // request body too large
 	KindRateLimited              // too many requests
+	KindGone                     // the object existed but can no longer be used (an expired checkout)
 )
 
 // Error is the one error type of the domain. Code is a stable machine code

@@ -127,6 +127,12 @@ type Payment struct {
 	// MaxRefundsPerPayment bounds.
 	RefundCount int
 
+	// CheckoutSessionID names the hosted checkout session the payment was
+	// made through, and CheckoutReference that session's merchant
+	// reference; both empty for a payment made through the API.
+	CheckoutSessionID string
+	CheckoutReference string
+
 	// Version increases with every update; stores compare-and-set on it.
 	Version int64
 

@@ -59,11 +59,14 @@ type AuthorizationRequest struct {
 	Capture    bool
 	CardNumber string
 	CVV        string
-	Brand      string
-	Amount     int64
-	Currency   string
-	Zip        string
-	Address    string
+	// CardholderName is the name on the card when the customer gave it
+	// (the hosted page); never stored.
+	CardholderName string
+	Brand          string
+	Amount         int64
+	Currency       string
+	Zip            string
+	Address        string
 }
 
 // AuthorizationResult is the processor's answer. Declined attempts are not

@@ -63,6 +63,18 @@ type ReadTx interface {
 	// Payments lists the payments of an account and environment matching
 	// f, newest first (by CreatedAt, then ID), at most f.Limit.
 	Payments(ctx context.Context, f PaymentFilter) ([]Payment, error)
+	// Product finds one product of an account and environment's
+	// catalogue by codename, active or not.
+	Product(ctx context.Context, accountID string, env Environment, codename string) (Product, error)
+	// Products lists a catalogue by codename.
+	Products(ctx context.Context, accountID string, env Environment) ([]Product, error)
+	// CheckoutSessionByToken finds a checkout session by the hash of its
+	// URL's token (any account: the token is the credential).
+	CheckoutSessionByToken(ctx context.Context, tokenHash []byte) (CheckoutSession, error)
+	// CheckoutSession finds a session of an account and environment by
+	// id; in Update it locks the session's row until the end of the
+	// transaction where the store locks rows.
+	CheckoutSession(ctx context.Context, accountID string, env Environment, id string) (CheckoutSession, error)
 }
 
 // LedgerPosition is a place in the ledger's commit order; the zero value is
@@ -164,6 +176,17 @@ type Tx interface {
 	// (those are in the ledger: transactions are append-only too); the log
 	// is append-only.
 	AppendAudit(ctx context.Context, e AuditEntry) error
+	// InsertProduct fails with ErrConflict when the codename exists in
+	// the account and environment.
+	InsertProduct(ctx context.Context, p Product) error
+	// UpdateProduct writes a product's name, price, image, active flag and
+	// UpdatedAt; ErrNotFound if there is no such product.
+	UpdateProduct(ctx context.Context, p Product) error
+	InsertCheckoutSession(ctx context.Context, s CheckoutSession) error
+	// UpdateCheckoutSession writes s's status, payment, attempts,
+	// validation and UpdatedAt if the stored version is still s.Version,
+	// and stores s.Version+1; otherwise it fails with ErrConflict.
+	UpdateCheckoutSession(ctx context.Context, s CheckoutSession) error
 }
 
 // AuditEntry records one state change: who (Actor: "key:<key id>" for the
@@ -195,10 +218,14 @@ type AuditFilter struct {
 // request made; later requests with the same key and body are answered
 // from that transaction.
 type IdempotencyRecord struct {
-	AccountID     string
-	Environment   Environment
-	Key           string
-	RequestHash   []byte // keyed hash of path and body (the body may hold a card number)
+	AccountID   string
+	Environment Environment
+	Key         string
+	RequestHash []byte // keyed hash of path and body (the body may hold a card number)
+	// TransactionID names what the key's first request made: a ledger
+	// transaction, or, for a hosted checkout's create, the checkout
+	// session (the request hash covers the path, so one key's records
+	// never mix the two).
 	TransactionID string
 	// Status and Body are the stored answer of a record written before
 	// records named their transaction (schema version 3); empty since.

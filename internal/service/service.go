@@ -46,6 +46,9 @@ type Service struct {
 	MaxRefundsPerPayment int
 	// Instance names this process in settlement runs (hostname:pid).
 	Instance string
+	// CheckoutExpiry is how long a hosted checkout session can be paid
+	// (DefaultCheckoutExpiry if zero).
+	CheckoutExpiry time.Duration
 	// Log receives what the background jobs do (slog.Default if nil).
 	Log *slog.Logger
 
@@ -156,7 +159,7 @@ func (s *Service) pay(ctx context.Context, c Caller, op gateway.Operation, in Pa
 	// not be cut off from its finish.
 	ctx = context.WithoutCancel(ctx)
 	authz := gateway.AuthorizationRequest{
-		Capture: op == gateway.OpCharge, CardNumber: req.Card.Number, CVV: req.Card.CVV, Brand: string(req.Card.Brand),
+		Capture: op == gateway.OpCharge, CardNumber: req.Card.Number, CVV: req.Card.CVV, CardholderName: req.CardholderName, Brand: string(req.Card.Brand),
 		Amount: req.Amount, Currency: c.Account.Currency, Zip: req.Customer.Zip, Address: req.Customer.Address,
 	}
 	newPayment := func(id string) (gateway.Payment, gateway.Transaction) {
@@ -190,6 +193,14 @@ func (s *Service) pay(ctx context.Context, c Caller, op gateway.Operation, in Pa
 		if err := s.claimKey(ctx, tx, c, idem, t.ID, now); err != nil {
 			return err
 		}
+		var session gateway.CheckoutSession
+		if in.CheckoutSessionID != "" {
+			var err error
+			if session, err = claimCheckout(ctx, tx, c, in.CheckoutSessionID, req.Amount, now); err != nil {
+				return err
+			}
+			p.CheckoutSessionID, p.CheckoutReference = session.ID, session.Reference
+		}
 		if idem == nil {
 			if err := s.checkDuplicate(ctx, tx, c, req, p.Card.Fingerprint, now); err != nil {
 				return err
@@ -213,6 +224,11 @@ func (s *Service) pay(ctx context.Context, c Caller, op gateway.Operation, in Pa
 		}
 		if err := tx.InsertTransaction(ctx, t); err != nil {
 			return err
+		}
+		if in.CheckoutSessionID != "" {
+			if err := tx.UpdateCheckoutSession(ctx, session.Attempted(p, now)); err != nil {
+				return err
+			}
 		}
 		out, recorded = outcomeOf(p, t)
 		if !answered {
@@ -456,6 +472,11 @@ func (s *Service) finish(ctx context.Context, t gateway.Transaction,
 		p.Version++
 		if err := tx.FinishTransaction(ctx, cur); err != nil {
 			return err
+		}
+		if p.CheckoutSessionID != "" && (cur.Operation == gateway.OpCharge || cur.Operation == gateway.OpAuthorize) {
+			if err := s.finishCheckout(ctx, tx, p, now); err != nil {
+				return err
+			}
 		}
 		if audit != "" {
 			if err := s.audit(ctx, tx, "payment.reconciled", p.AccountID, p.Environment, p.ID,

@@ -24,6 +24,13 @@ type PaymentInput struct {
 	Customer gateway.Customer // Country as sent: an ISO code or an English name
 	Source   string
 	ThreeDS  gateway.ThreeDS
+	// CardholderName is the name on the card, when the surface asks for
+	// it (the hosted page): the processor sees it; it is not stored.
+	CardholderName string
+	// CheckoutSessionID names the hosted checkout session the charge pays
+	// (PayCheckout sets it): its claim locks the session and moves it on
+	// in the same transactions as the payment.
+	CheckoutSessionID string
 }
 
 // PaymentRequest is a validated charge or authorization.
@@ -34,6 +41,8 @@ type PaymentRequest struct {
 	Customer gateway.Customer
 	Source   string
 	ThreeDS  gateway.ThreeDS
+	// CardholderName is never stored.
+	CardholderName string
 }
 
 // MaxTextLength bounds every text field, in characters.
@@ -94,9 +103,10 @@ func ValidatePayment(in PaymentInput, now time.Time) (PaymentRequest, error) {
 			City:      c.text("city", in.Customer.City, false),
 			State:     c.text("state", in.Customer.State, false),
 		},
-		Amount:  in.Amount,
-		OrderID: c.text("order_id", in.OrderID, true),
-		Source:  c.text("source", in.Source, false),
+		Amount:         in.Amount,
+		OrderID:        c.text("order_id", in.OrderID, true),
+		Source:         c.text("source", in.Source, false),
+		CardholderName: c.text("cardholder_name", in.CardholderName, false),
 		ThreeDS: gateway.ThreeDS{
 			CAVV:                c.text("threeds_cavv", in.ThreeDS.CAVV, false),
 			Validated:           c.text("threeds_validated", in.ThreeDS.Validated, false),

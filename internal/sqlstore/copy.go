@@ -14,6 +14,8 @@ import (
 var copyTables = []struct{ name, order string }{
 	{"accounts", "id"},
 	{"api_keys", "id"},
+	{"products", "account_id, environment, codename"},
+	{"checkout_sessions", "id"},
 	{"payments", "id"},
 	{"transactions", ""}, // in the source's ledger order
 	{"idempotency_keys", "account_id, environment, key"},
@@ -42,6 +44,7 @@ var checks = map[string]string{
 	"transactions.amount":         "SELECT COALESCE(SUM(amount), 0) FROM transactions",
 	"settlement_batches.payments": "SELECT COALESCE(SUM(payment_count), 0) FROM settlement_batches",
 	"settlement_batches.total":    "SELECT COALESCE(SUM(total), 0) FROM settlement_batches",
+	"checkout_sessions.amount":    "SELECT COALESCE(SUM(amount), 0) FROM checkout_sessions",
 }
 
 // Copy copies every row of src into dst, which must be empty, in one

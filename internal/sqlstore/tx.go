@@ -271,7 +271,7 @@ const paymentColumns = `id, account_id, environment, status, currency,
 	avs_code, cvv_code, decline_code, source,
 	threeds_cavv, threeds_validated, threeds_transaction_id, threeds_server_transaction_id, threeds_version, threeds_parres_status,
 	created_at, updated_at, settled_at, batch_id, version,
-	processor_ref, in_flight, in_flight_op, refund_count`
+	processor_ref, in_flight, in_flight_op, refund_count, checkout_session_id, checkout_reference`
 
 func paymentArgs(p *gateway.Payment) []any {
 	return []any{p.ID, p.AccountID, string(p.Environment), string(p.Status), p.Currency,
@@ -282,7 +282,7 @@ func paymentArgs(p *gateway.Payment) []any {
 		p.AVSCode, p.CVVCode, p.DeclineCode, p.Source,
 		p.ThreeDS.CAVV, p.ThreeDS.Validated, p.ThreeDS.TransactionID, p.ThreeDS.ServerTransactionID, p.ThreeDS.Version, p.ThreeDS.PaResStatus,
 		formatTime(p.CreatedAt), formatTime(p.UpdatedAt), nullTime(p.SettledAt), nullString(p.BatchID), p.Version,
-		p.ProcessorRef, p.InFlight, string(p.InFlightOp), p.RefundCount}
+		p.ProcessorRef, p.InFlight, string(p.InFlightOp), p.RefundCount, p.CheckoutSessionID, p.CheckoutReference}
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
@@ -304,7 +304,7 @@ func (r *paymentRow) dest() []any {
 		&p.AVSCode, &p.CVVCode, &p.DeclineCode, &p.Source,
 		&p.ThreeDS.CAVV, &p.ThreeDS.Validated, &p.ThreeDS.TransactionID, &p.ThreeDS.ServerTransactionID, &p.ThreeDS.Version, &p.ThreeDS.PaResStatus,
 		&r.created, &r.updated, &r.settled, &r.batch, &p.Version,
-		&p.ProcessorRef, &p.InFlight, &p.InFlightOp, &p.RefundCount}
+		&p.ProcessorRef, &p.InFlight, &p.InFlightOp, &p.RefundCount, &p.CheckoutSessionID, &p.CheckoutReference}
 }
 
 func (r *paymentRow) payment() (gateway.Payment, error) {
@@ -506,7 +506,7 @@ func scanTransactions(rows *sql.Rows) ([]gateway.Transaction, error) {
 }
 
 func (t *tx) InsertPayment(ctx context.Context, p gateway.Payment) error {
-	_, err := t.exec(ctx, "INSERT INTO payments ("+paymentColumns+") VALUES ("+placeholders(43)+")", paymentArgs(&p)...)
+	_, err := t.exec(ctx, "INSERT INTO payments ("+paymentColumns+") VALUES ("+placeholders(45)+")", paymentArgs(&p)...)
 	return err
 }
 

@@ -47,6 +47,9 @@ func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
 		{"ledger_row_committing_late", testLedgerRowCommittingLate},
 		{"idempotency_retention", testIdempotencyRetention},
 		{"payment_listing", testPaymentListing},
+		{"products", testProducts},
+		{"checkout_sessions", testCheckoutSessions},
+		{"checkout_session_compare_and_set", testCheckoutSessionCAS},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,11 +142,13 @@ func payment(id, accountID string, env gateway.Environment) gateway.Payment {
 			FirstName: "Zoë", LastName: "O'Brien", Email: "zoe@example.com", Phone: "+1 555 0100",
 			Address: "1 Main St, Apt \"4\"", City: "Springfield", State: "IL", Zip: "62701", Country: "US",
 		},
-		AVSCode:      "Y",
-		CVVCode:      "M",
-		DeclineCode:  "",
-		Source:       "ecommerce",
-		ProcessorRef: "pi_" + id,
+		AVSCode:           "Y",
+		CVVCode:           "M",
+		DeclineCode:       "",
+		Source:            "ecommerce",
+		ProcessorRef:      "pi_" + id,
+		CheckoutSessionID: "cs_" + id,
+		CheckoutReference: "ref-" + id,
 		ThreeDS: gateway.ThreeDS{
 			CAVV: "AAABBBCCC=", Validated: "true", TransactionID: "3ds-tx", ServerTransactionID: "3ds-server-tx",
 			Version: "2.2.0", PaResStatus: "Y",
