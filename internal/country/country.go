@@ -8,6 +8,7 @@ package country
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -80,6 +81,19 @@ func upperASCIILetters(s string) (string, bool) {
 		buf[i] = c
 	}
 	return string(buf[:len(s)]), true
+}
+
+// Country is an officially assigned country code and its English short name.
+type Country struct{ Code, Name string }
+
+// All lists every country by its English short name, for a form's choice.
+func All() []Country {
+	out := make([]Country, len(table))
+	for i, e := range table {
+		out[i] = Country{Code: e.alpha2, Name: e.name}
+	}
+	slices.SortFunc(out, func(a, b Country) int { return strings.Compare(fold(a.Name), fold(b.Name)) })
+	return out
 }
 
 var (

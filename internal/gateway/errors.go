@@ -24,6 +24,7 @@ const (
 	KindTooLarge                 // request body too large
 	KindRateLimited              // too many requests
 	KindGone                     // the object existed but can no longer be used (an expired checkout)
+	KindForbidden                // the request may not be made from where it came (a cross-origin form)
 )
 
 // Error is the one error type of the domain. Code is a stable machine code

@@ -74,6 +74,12 @@ func (d paymentData) appendJSON(b []byte) []byte {
 	b = appendOptional(b, "settled_at", d.SettledAt)
 	b = appendOptional(b, "batch_id", d.BatchID)
 	b = appendInt(b, "transaction_count", int64(d.TransactionCount))
+	if c := d.Checkout; c != nil {
+		b = append(b, `,"checkout":{"session_id":`...)
+		b = appendString(b, c.SessionID)
+		b = appendField(b, "reference", c.Reference)
+		b = append(b, '}')
+	}
 	b = appendName(b, "transactions")
 	if d.Transactions == nil {
 		b = append(b, "null"...)

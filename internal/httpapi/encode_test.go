@@ -25,6 +25,7 @@ func lookupAnswerFor(texts []string, n int64, full bool) lookupAnswer {
 	}
 	if full {
 		p.DeclineCode, p.BatchID, p.SettledAt = next(), next(), time.Unix(n%4e9+2, 0)
+		p.CheckoutSessionID, p.CheckoutReference = next()+"x", next()
 		p.Transactions = []gateway.Transaction{
 			{ID: next(), Operation: gateway.Operation(next()), Result: gateway.Result(next()), Amount: -n, CreatedAt: time.Unix(n%4e9, 0)},
 			{ID: next(), Operation: gateway.Operation(next()), Result: gateway.Result(next()), Amount: n, Code: next()},

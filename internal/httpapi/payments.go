@@ -214,7 +214,14 @@ type paymentData struct {
 	// TransactionCount is how many transactions the payment has; the
 	// answer lists the latest gateway.MaxLookupTransactions of them.
 	TransactionCount int               `json:"transaction_count"`
+	Checkout         *checkoutData     `json:"checkout,omitempty"`
 	Transactions     []transactionData `json:"transactions"`
+}
+
+// checkoutData names the hosted checkout session a payment paid.
+type checkoutData struct {
+	SessionID string `json:"session_id"`
+	Reference string `json:"reference"`
 }
 
 type cardData struct {
@@ -279,6 +286,9 @@ func newPaymentData(p gateway.Payment) paymentData {
 		CreatedAt: rfc3339(p.CreatedAt), UpdatedAt: rfc3339(p.UpdatedAt), SettledAt: rfc3339(p.SettledAt), BatchID: p.BatchID,
 		TransactionCount: max(p.TransactionCount, len(p.Transactions)),
 		Transactions:     make([]transactionData, 0, len(p.Transactions)),
+	}
+	if p.CheckoutSessionID != "" {
+		d.Checkout = &checkoutData{SessionID: p.CheckoutSessionID, Reference: p.CheckoutReference}
 	}
 	for _, t := range p.Transactions {
 		d.Transactions = append(d.Transactions, transactionData{ID: t.ID, Type: string(t.Operation), Result: string(t.Result),

@@ -15,8 +15,10 @@ import (
 // 400, 401 and 500) and uses 409 and 429 where they are the honest answer.
 func statusOf(k gateway.Kind) int {
 	switch k {
-	case gateway.KindInvalid, gateway.KindNotFound, gateway.KindDeclined:
+	case gateway.KindInvalid, gateway.KindNotFound, gateway.KindDeclined, gateway.KindGone:
 		return http.StatusBadRequest
+	case gateway.KindForbidden:
+		return http.StatusForbidden
 	case gateway.KindUnauthorized:
 		return http.StatusUnauthorized
 	case gateway.KindConflict:

@@ -35,6 +35,9 @@ type API struct {
 	// requests of one account, and the failed authentications of one
 	// client address.
 	Account, AuthFailures *limit.Limiter
+	// CheckoutURL is the URL of the page of a checkout session's token,
+	// as the customer's browser reaches it; "" when it cannot be told.
+	CheckoutURL func(r *http.Request, token string) string
 
 	payments *prometheus.CounterVec
 }
@@ -51,6 +54,8 @@ func (h *API) Mount(mux *http.ServeMux) {
 		h.handle(mux, "POST /payment/"+op.name, h.serveOperation(op))
 	}
 	h.handle(mux, "POST /payment/lookup", http.HandlerFunc(h.lookup))
+	h.handle(mux, "POST /hosted/checkout/create", http.HandlerFunc(h.createCheckout))
+	h.handle(mux, "POST /hosted/checkout/validate", http.HandlerFunc(h.validateCheckout))
 }
 
 func (h *API) handle(mux *http.ServeMux, pattern string, handler http.Handler) {

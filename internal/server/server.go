@@ -1,7 +1,8 @@
 // Package server mounts the gateway's surfaces side by side over the shared
-// plumbing of internal/web: the JSON API under /payment/, the operational
-// endpoints /healthz and /metrics, and (as they come) the hosted checkout
-// and the Merchant Portal, each with its own error rendering, content
+// plumbing of internal/web: the JSON API under /payment/ and
+// /hosted/checkout/, the hosted checkout's pages under /checkout/, the
+// operational endpoints /healthz and /metrics, and (as it comes) the
+// Merchant Portal, each with its own error rendering, content
 // types and Content-Security-Policy.
 package server
 
@@ -13,6 +14,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/cartgateway/cartgateway/internal/checkout"
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/httpapi"
 	"github.com/cartgateway/cartgateway/internal/limit"
@@ -33,6 +35,11 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed.
 	TrustedProxies limit.Proxies
+	// PublicURL is the scheme, host and optional path prefix under which
+	// customers' browsers reach the server (e.g.
+	// "https://pay.example.com"), for the URLs of hosted checkout pages;
+	// empty: each create request's own scheme and host.
+	PublicURL string
 }
 
 // New builds the server's handler.
@@ -42,10 +49,13 @@ func New(cfg Config) http.Handler {
 	}
 	limits := cfg.Limits.Build()
 	plumbing := &web.Plumbing{Log: cfg.Log, Metrics: cfg.Metrics, TrustedProxies: cfg.TrustedProxies, IPLimit: limits.IP}
-	api := &httpapi.API{Service: cfg.Service, Log: cfg.Log, Web: plumbing, Account: limits.Account, AuthFailures: limits.AuthFailures}
+	api := &httpapi.API{Service: cfg.Service, Log: cfg.Log, Web: plumbing, Account: limits.Account, AuthFailures: limits.AuthFailures,
+		CheckoutURL: httpapi.CheckoutURLFromBase(strings.TrimRight(cfg.PublicURL, "/"), checkout.Path)}
+	page := &checkout.Page{Service: cfg.Service, Log: cfg.Log, Web: plumbing}
 
 	mux := http.NewServeMux()
 	api.Mount(mux)
+	page.Mount(mux)
 	// Every route no surface knows answers in the API's format: it is the
 	// surface of machines, which read JSON.
 	mux.Handle("/", api.NotFound(mux))

@@ -468,6 +468,9 @@ type CheckoutView struct {
 	// LastAttempt is the latest payment attempt, when the session is open
 	// again after it was declined or failed (nil otherwise).
 	LastAttempt *gateway.Payment
+	// Expired is set when the session is open but can no longer be paid
+	// because of its age.
+	Expired bool
 }
 
 // Checkout finds the session of a page's token, with its merchant's name;
@@ -490,7 +493,7 @@ func (s *Service) Checkout(ctx context.Context, token string) (CheckoutView, err
 		if err != nil {
 			return err
 		}
-		v.MerchantName = a.Name
+		v.MerchantName, v.Expired = a.Name, v.Session.Expired(s.now())
 		if v.Session.Status == gateway.CheckoutOpen && v.Session.PaymentID != "" {
 			p, err := tx.PaymentByTransaction(ctx, v.Session.AccountID, v.Session.Environment, v.Session.PaymentID)
 			if err != nil {

@@ -46,6 +46,7 @@ type requestInfo struct {
 	client    string
 	clientKey string
 	https     bool
+	host      string // as the client asked for it (Host, or a trusted proxy's X-Forwarded-Host)
 	account   atomic.Pointer[string]
 }
 
@@ -85,6 +86,36 @@ func HTTPS(ctx context.Context) bool {
 		return ri.https
 	}
 	return false
+}
+
+// Origin is the scheme and host the client used to reach the server, e.g.
+// "https://pay.example.com": the request's Host, or, from a trusted proxy,
+// its X-Forwarded-Host and X-Forwarded-Proto. "" when the host is not a
+// plain host[:port] (a forged or missing Host header).
+func Origin(ctx context.Context) string {
+	ri := info(ctx)
+	if ri == nil || !validHost(ri.host) {
+		return ""
+	}
+	if ri.https {
+		return "https://" + ri.host
+	}
+	return "http://" + ri.host
+}
+
+// validHost accepts a host name, IPv4 address or bracketed IPv6 address,
+// with an optional port.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
 }
 
 // SetAccount names the authenticated account in the request's log line.
@@ -170,6 +201,12 @@ func (p *Plumbing) Outer(next http.Handler) http.Handler {
 			}
 		}
 		SetFixed(hdr, securityHeaders)
+		ri.host = r.Host
+		if viaProxy {
+			if fh := lastEntry(r.Header.Values("X-Forwarded-Host")); fh != "" {
+				ri.host = fh
+			}
+		}
 		if r.TLS != nil || viaProxy && forwardedHTTPS(r.Header.Values("X-Forwarded-Proto")) {
 			ri.https = true
 			hdr.Set("Strict-Transport-Security", hsts)
@@ -181,14 +218,20 @@ func (p *Plumbing) Outer(next http.Handler) http.Handler {
 // forwardedHTTPS reads X-Forwarded-Proto; the last entry is the one the
 // nearest (trusted) proxy wrote.
 func forwardedHTTPS(values []string) bool {
+	return strings.EqualFold(lastEntry(values), "https")
+}
+
+// lastEntry is the last entry of a comma-separated header's values: the
+// one the nearest proxy wrote.
+func lastEntry(values []string) string {
 	if len(values) == 0 {
-		return false
+		return ""
 	}
 	last := values[len(values)-1]
 	if i := strings.LastIndexByte(last, ','); i >= 0 {
 		last = last[i+1:]
 	}
-	return strings.EqualFold(strings.TrimSpace(last), "https")
+	return strings.TrimSpace(last)
 }
 
 // Guard is the plumbing around one surface's routes: panic recovery and

@@ -1,0 +1,2 @@
+(function(){var f=document.getElementById("pay-form");if(!f)return;var n=f.querySelector("input[name=card_number]");if(n){n.addEventListener("input",function(){var d=n.value.replace(/\D/g,"").slice(0,19),g=d.replace(/(\d{4})(?=\d)/g,"$1 ");if(g!==n.value)n.value=g;});}
+f.addEventListener("submit",function(){var b=f.querySelector("button[type=submit]");if(b){setTimeout(function(){b.disabled=true;b.textContent=b.getAttribute("data-busy");},0);}});})();
