@@ -166,6 +166,27 @@ func (p *proxies) Decode(ctx *kong.DecodeContext) error {
 
 func (p proxies) String() string { return p.list.String() }
 
+// publicURL is the absolute http(s) URL under which customers reach the
+// server, without query or fragment; empty for none.
+type publicURL string
+
+func (p *publicURL) Decode(ctx *kong.DecodeContext) error {
+	s, err := popText(ctx, "url")
+	if err != nil {
+		return err
+	}
+	if s != "" {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") {
+			return fmt.Errorf("%q is not a public URL: want http(s)://HOST[:PORT][/PREFIX] without query or fragment, e.g. https://pay.example.com", s)
+		}
+	}
+	*p = publicURL(strings.TrimRight(s, "/"))
+	return nil
+}
+
+func (p publicURL) String() string { return string(p) }
+
 // logLevel is one of slog's four levels, by its lower-case name.
 type logLevel struct {
 	text  string

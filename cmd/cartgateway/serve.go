@@ -42,6 +42,8 @@ type serveCmd struct {
 	RateAccount          rate         `name:"rate-account" env:"CARTGATEWAY_RATE_ACCOUNT" default:"${default_rate_acct}" help:"Requests per second per account, burst twice that; 0 disables."`
 	AuthFailures         rate         `name:"auth-failures" env:"CARTGATEWAY_AUTH_FAILURES" default:"${default_auth_fail}" help:"Failed authentications per minute per client IP, burst twice that; past it the IP's API requests answer 429; 0 disables."`
 	TrustedProxies       proxies      `name:"trusted-proxies" env:"CARTGATEWAY_TRUSTED_PROXIES" placeholder:"CIDRS" help:"Comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed; default none."`
+	PublicURL            publicURL    `name:"public-url" env:"CARTGATEWAY_PUBLIC_URL" placeholder:"URL" help:"Scheme, host and optional path prefix under which customers reach this server, e.g. https://pay.example.com: the base of hosted checkout URLs; default: each create request's own scheme and host."`
+	CheckoutExpiry       span         `name:"checkout-expiry" env:"CARTGATEWAY_CHECKOUT_EXPIRY" default:"${default_checkout_expiry}" help:"How long a hosted checkout session can be paid after it is created."`
 	TLSCert              string       `name:"tls-cert" env:"CARTGATEWAY_TLS_CERT" placeholder:"FILE" help:"PEM certificate (chain) file: serve HTTPS; needs --tls-key."`
 	TLSKey               string       `name:"tls-key" env:"CARTGATEWAY_TLS_KEY" placeholder:"FILE" help:"PEM private key file of --tls-cert."`
 	PrintConfig          bool         `name:"print-config" help:"Print the effective configuration (secrets redacted) and exit."`
@@ -65,8 +67,8 @@ func (c *serveCmd) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
-	if c.ProcessorTimeout <= 0 || c.IdempotencyRetention <= 0 {
-		return errors.New("--processor-timeout and --idempotency-retention must be positive, e.g. 30s or 24h")
+	if c.ProcessorTimeout <= 0 || c.IdempotencyRetention <= 0 || c.CheckoutExpiry <= 0 {
+		return errors.New("--processor-timeout, --idempotency-retention and --checkout-expiry must be positive, e.g. 30s or 24h")
 	}
 	return nil
 }
@@ -95,12 +97,13 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	svc.ProcessorTimeout = time.Duration(c.ProcessorTimeout)
 	svc.IdempotencyRetention = time.Duration(c.IdempotencyRetention)
 	svc.MaxRefundsPerPayment = int(c.MaxRefunds)
+	svc.CheckoutExpiry = time.Duration(c.CheckoutExpiry)
 	svc.Log = log
 	if err := bootstrap(ctx, svc, stdout); err != nil {
 		return err
 	}
 
-	handler := server.New(server.Config{Service: svc, Log: log, Ready: db.Health, TrustedProxies: c.TrustedProxies.list,
+	handler := server.New(server.Config{Service: svc, Log: log, Ready: db.Health, TrustedProxies: c.TrustedProxies.list, PublicURL: string(c.PublicURL),
 		Limits: web.Limits{IPRate: flagRate(c.RateIP), AccountRate: flagRate(c.RateAccount), AuthFailuresPerMinute: flagRate(c.AuthFailures)}})
 	srv := &http.Server{
 		Handler:           handler,
@@ -123,7 +126,7 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	}
 	log.Info("cartgateway listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "db", redactURL(c.DB), "settle_at", c.SettleAt.text,
 		"duplicate_window", c.DuplicateWindow.String(), "rate_ip", float64(c.RateIP), "rate_account", float64(c.RateAccount), "auth_failures_per_minute", float64(c.AuthFailures),
-		"trusted_proxies", c.TrustedProxies.list.String(), "version", readBuildInfo().Version)
+		"trusted_proxies", c.TrustedProxies.list.String(), "public_url", string(c.PublicURL), "version", readBuildInfo().Version)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,6 +60,14 @@ type Options struct {
 	TrustedProxies limit.Proxies
 	// MaxRefunds bounds the refunds of one payment (the default if 0).
 	MaxRefunds int
+	// PublicURL is the base of hosted checkout URLs (server.Config's).
+	PublicURL string
+	// CheckoutExpiry is how long a checkout session can be paid (the
+	// service's default if zero).
+	CheckoutExpiry time.Duration
+	// SlowCardDelay is how long the sandbox's slow card takes (its
+	// default if zero).
+	SlowCardDelay time.Duration
 	// AsServed configures the service and logs as `cartgateway serve`
 	// runs them (authentications cached, no log line below warnings), for
 	// benchmarks; tests keep every log line and authenticate every time.
@@ -112,18 +121,19 @@ func Start(t testing.TB, opt Options) *Server {
 	logs := &LogBuffer{}
 	svc := &service.Service{
 		Store:                db,
-		Processors:           map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{}},
+		Processors:           map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{SlowDelay: opt.SlowCardDelay}},
 		FingerprintKey:       FingerprintKey,
 		DuplicateWindow:      opt.DuplicateWindow,
 		Now:                  time.Now,
 		MaxRefundsPerPayment: opt.MaxRefunds,
+		CheckoutExpiry:       opt.CheckoutExpiry,
 	}
 	level := slog.LevelDebug
 	if opt.AsServed {
 		svc.AuthCacheTTL, level = service.DefaultAuthCacheTTL, slog.LevelWarn
 	}
 	cfg := server.Config{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})),
-		Ready: db.Health, TrustedProxies: opt.TrustedProxies}
+		Ready: db.Health, TrustedProxies: opt.TrustedProxies, PublicURL: opt.PublicURL}
 	if opt.Limits != nil {
 		cfg.Limits = *opt.Limits
 	} else {
@@ -424,4 +434,70 @@ func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// CreateCheckout creates a checkout session through the API with body and
+// returns the page's URL, failing the test unless the answer is 200.
+func (s *Server) CreateCheckout(t testing.TB, body string) string {
+	t.Helper()
+	r := s.Post(t, "/hosted/checkout/create", body)
+	if r.Status != http.StatusOK || r.String("url") == "" {
+		t.Fatalf("create checkout: %d %s", r.Status, r.Raw)
+	}
+	return r.String("url")
+}
+
+// CheckoutBody is a create body with one line of the merchant's own of
+// amount (quantity 1) and the given success URL.
+func CheckoutBody(amount int64, successURL string) string {
+	b, _ := json.Marshal(map[string]any{"reference": "order-" + gateway.NewID(), "success_url": successURL,
+		"cancel_url": "https://shop.example/cart", "tax_amount": nil, "shipping_amount": nil,
+		"products": []map[string]any{{"name": "Blue mug", "amount": amount, "codename": nil, "quantity": 1, "image_url": nil}}})
+	return string(b)
+}
+
+// CheckoutForm is a filled-in payment form of the hosted page with card.
+func CheckoutForm(card string) url.Values {
+	return url.Values{"email": {"customer@example.com"}, "cardholder_name": {"Test Customer"}, "card_number": {card},
+		"card_expiry_month": {"10"}, "card_expiry_year": {"31"}, "card_cvv": {"123"}, "firstname": {"Test"},
+		"lastname": {"Customer"}, "address": {"6 Pheasant Run"}, "zip": {"07733"}, "country": {"US"}}
+}
+
+// SubmitCheckout posts form to a checkout page as a browser would (no
+// redirect followed) and returns the answer with its body.
+func (s *Server) SubmitCheckout(t testing.TB, pageURL string, form url.Values) Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, pageURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return s.do(t, req)
+}
+
+// Get fetches a URL of the server as a browser would (no redirect
+// followed).
+func (s *Server) Get(t testing.TB, pageURL string) Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, pageURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.do(t, req)
+}
+
+func (s *Server) do(t testing.TB, req *http.Request) Response {
+	t.Helper()
+	client := *s.client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 }
