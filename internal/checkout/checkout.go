@@ -141,7 +141,7 @@ func (pg *Page) pay(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case e.Kind == gateway.KindDeclined:
 		status = http.StatusPaymentRequired
-		p.Alert = "Your card was declined: " + gateway.DeclineMessage(e.Code) + " Check the details or use another card."
+		p.Alert = "Payment not approved. " + gateway.DeclineMessage(e.Code) + " Check the details or use another card."
 	case e.Kind == gateway.KindProcessor:
 		status = http.StatusBadGateway
 		p.Alert = attemptMessage(e.Code) + " Nothing was charged; please try again."

@@ -151,7 +151,7 @@ func TestDeclineKeepsBillingNotCard(t *testing.T) {
 	form.Set("address", `1 "Quoted" <Street>`)
 	declined := s.SubmitCheckout(t, page, form)
 	html := string(declined.Raw)
-	if declined.Status != http.StatusPaymentRequired || !strings.Contains(html, `role="alert"`) || !strings.Contains(html, "declined") ||
+	if declined.Status != http.StatusPaymentRequired || !strings.Contains(html, `role="alert"`) || !strings.Contains(html, "not approved") ||
 		!strings.Contains(html, `value="customer@example.com"`) || !strings.Contains(html, `value="1 &#34;Quoted&#34; &lt;Street&gt;"`) {
 		t.Fatalf("decline: %d %s", declined.Status, html)
 	}
