@@ -12,12 +12,14 @@ export PATH="$PATH:$(go env GOPATH)/bin"
 FUZZTIME="${FUZZTIME:-30000x}"
 
 # In CI every test runs: the ones that need a tool besides Go (podman,
-# systemd-analyze) fail instead of skipping when it is missing. As root,
-# install them here, as for PostgreSQL below.
+# systemd-analyze, chromium for the hosted checkout's browser tests) fail
+# instead of skipping when it is missing. As root, install them here, as
+# for PostgreSQL below.
 if [ -n "${CI:-}" ]; then export CARTGATEWAY_REQUIRE_TOOLS=1; fi
 missing=""
 command -v podman >/dev/null || missing="$missing podman"
 command -v systemd-analyze >/dev/null || missing="$missing systemd"
+command -v chromium >/dev/null || missing="$missing chromium"
 if [ -n "$missing" ] && [ "$(id -u)" = 0 ]; then
   echo "== installing$missing"
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
@@ -56,8 +58,8 @@ echo "== go test -race (SQLite; store contract and process tests also on Postgre
 go test -race -count=1 ./...
 
 if [ -n "${CARTGATEWAY_TEST_POSTGRES:-}" ]; then
-  echo "== go test -race: HTTP-level API suites on PostgreSQL"
-  CARTGATEWAY_TEST_BACKEND=postgres go test -race -count=1 ./internal/httpapi/...
+  echo "== go test -race: HTTP-level API and hosted checkout suites (the browser's too) on PostgreSQL"
+  CARTGATEWAY_TEST_BACKEND=postgres go test -race -count=1 ./internal/httpapi/... ./internal/checkout/...
 fi
 
 echo "== benchmark command, quick mode (checks that it works; figures in docs/performance.md)"

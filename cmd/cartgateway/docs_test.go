@@ -150,8 +150,9 @@ func TestDocsListEveryServeFlag(t *testing.T) {
 var codePattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)+$|^conflict$`)
 
 // sourceErrorCodes finds every error code in the non-test Go source under
-// internal/ and cmd/: the code arguments of gateway.Errorf, invalid and
-// rateLimited, Code and declineCode fields, and card's Code constants, plus
+// internal/ and cmd/: the code arguments of gateway.Errorf, invalid,
+// rateLimited and the hosted checkout's lineError, checkURL and integer,
+// Code and declineCode fields, and card's Code constants, plus
 // the missing-/invalid- codes that the request decoders derive from the
 // field names they are called with.
 func sourceErrorCodes(t *testing.T) map[string]string {
@@ -242,7 +243,9 @@ func sourceErrorCodes(t *testing.T) map[string]string {
 					return "", false
 				}
 				switch name {
-				case "Errorf", "fieldErr":
+				// lineError(field, code, ...), checkURL(field, code, ...)
+				// and p.integer(name, code) name their code second.
+				case "Errorf", "fieldErr", "lineError", "checkURL", "integer":
 					if s, ok := arg(1); ok {
 						add(s, n.Pos())
 					}
