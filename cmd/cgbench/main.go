@@ -47,7 +47,7 @@ Flags:
 
 // allScenarios is the default run, in order. healthz always runs first: it
 // is the ceiling the others are compared with.
-var allScenarios = []string{"healthz", "charge", scenarioSlowNeighbour, scenarioDuringSettle, "authorize-capture", "refund", "lookup", "mixed"}
+var allScenarios = []string{"healthz", "charge", scenarioSlowNeighbour, scenarioDuringSettle, "authorize-capture", "refund", "lookup", "checkout", "mixed"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -31,7 +31,7 @@ type result struct {
 	// in microseconds; 0 when unknown.
 	CPUPerRequest  float64           `json:"cpu_us_per_req,omitempty"`
 	VsCeiling      float64           `json:"vs_ceiling"`
-	PairsPerSecond float64           `json:"pairs_per_s,omitempty"` // authorize-capture
+	PairsPerSecond float64           `json:"pairs_per_s,omitempty"` // authorize-capture; checkout: create and page pairs
 	Ops            map[string]uint64 `json:"ops"`                   // requests by path
 	// Note says what else happened during the scenario.
 	Note string `json:"note,omitempty"`

@@ -25,6 +25,9 @@ const (
 	pathCapture   = "/payment/capture"
 	pathRefund    = "/payment/refund"
 	pathLookup    = "/payment/lookup"
+	pathCheckout  = "/hosted/checkout/create"
+	// pathPage labels the GETs of hosted checkout pages in the counts.
+	pathPage = "/checkout/{token}"
 )
 
 // testCards are cards the sandbox approves. Rotating them spreads brands and
@@ -113,6 +116,8 @@ func (b *bench) run(ctx context.Context, name string) (result, error) {
 		return b.refund(ctx)
 	case "lookup":
 		return b.lookup(ctx)
+	case "checkout":
+		return b.checkout(ctx), nil
 	case "mixed":
 		return b.mixed(ctx)
 	}
@@ -165,6 +170,52 @@ func (b *bench) authorizeCapture(ctx context.Context) result {
 		}
 	}
 	res := b.result("authorize-capture", b.timed(ctx, "authorize-capture", tr, each))
+	if res.Seconds > 0 {
+		res.PairsPerSecond = float64(pairs) / res.Seconds
+	}
+	return res
+}
+
+// checkoutBody is a hosted checkout as the PHP SDK creates one: two lines
+// of the merchant's own, tax and shipping.
+var checkoutBody = []byte(`{"reference":"cgbench","success_url":"https://shop.example/ok","cancel_url":"https://shop.example/cart",` +
+	`"products":[{"name":"My Product","amount":1000,"codename":null,"quantity":1,"image_url":null},` +
+	`{"name":"My Product","amount":1000,"codename":null,"quantity":2,"image_url":null}],"tax_amount":250,"shipping_amount":59}`)
+
+// checkout measures what a shop's customer costs before paying: the
+// merchant's create, and the customer's GET of the page it names. A worker
+// opens a created page if one is waiting, and otherwise creates one.
+func (b *bench) checkout(ctx context.Context) result {
+	pages := make(chan string, waitingCap)
+	tr := func(t *vegeta.Target) error {
+		select {
+		case u := <-pages:
+			t.Method, t.URL, t.Body, t.Header = http.MethodGet, u, nil, nil
+		default:
+			b.post(t, pathCheckout, checkoutBody)
+		}
+		return nil
+	}
+	var pairs uint64
+	each := func(r *vegeta.Result, ok bool) {
+		if !ok {
+			return
+		}
+		if r.Method == http.MethodGet {
+			pairs++
+			return
+		}
+		var a struct {
+			URL string `json:"url"`
+		}
+		if json.Unmarshal(r.Body, &a) == nil && a.URL != "" {
+			select {
+			case pages <- a.URL:
+			default:
+			}
+		}
+	}
+	res := b.result("checkout", b.timed(ctx, "checkout", tr, each))
 	if res.Seconds > 0 {
 		res.PairsPerSecond = float64(pairs) / res.Seconds
 	}
@@ -310,7 +361,13 @@ func (b *bench) post(t *vegeta.Target, path string, body []byte) {
 	t.Method, t.URL, t.Body, t.Header = http.MethodPost, b.base+path, body, b.header
 }
 
-func (b *bench) path(r *vegeta.Result) string { return strings.TrimPrefix(r.URL, b.base) }
+func (b *bench) path(r *vegeta.Result) string {
+	p := strings.TrimPrefix(r.URL, b.base)
+	if strings.HasPrefix(p, "/checkout/") {
+		return pathPage // one label for every page, whatever its token
+	}
+	return p
+}
 
 // outcome is what one attack measured.
 type outcome struct {

@@ -39,9 +39,9 @@ func wrkSeconds(d time.Duration) int64 {
 
 // runWrk runs one scenario with wrk.
 func (b *bench) runWrk(ctx context.Context, name string) (result, error) {
-	cfg := wrkConfig{scenario: name, readAnswers: b.readAnswers || name == "authorize-capture" || name == "mixed"}
+	cfg := wrkConfig{scenario: name, readAnswers: b.readAnswers || name == "authorize-capture" || name == "mixed" || name == "checkout"}
 	switch name {
-	case "healthz", "charge", "authorize-capture":
+	case "healthz", "charge", "authorize-capture", "checkout":
 	case "refund":
 		if err := b.seedRefundable(ctx); err != nil {
 			return result{}, err
@@ -143,7 +143,7 @@ type wrkConfig struct {
 	prefix               string // path of the base URL
 	lookupIDs, refundIDs []string
 	// readAnswers has wrk hand each answer to the script: authorize-capture
-	// needs the ids to capture, mixed counts answers by path, and only an
+	// needs the ids to capture, checkout the URLs of the pages, mixed counts answers by path, and only an
 	// answer's body tells a 429 from an error. It costs wrk dearly (wrk
 	// parses every answer into Lua values; ad hoc, lookups fell from
 	// 23,800–29,200 to 18,200–22,300 a second), so a scenario of one kind

@@ -1,7 +1,8 @@
 -- cgbench's wrk script: one scenario of cmd/cgbench, driven by wrk.
 --
 -- cgbench writes a prelude above this text that sets the global cfg:
---   scenario     healthz, charge, authorize-capture, refund, lookup or mixed
+--   scenario     healthz, charge, authorize-capture, refund, lookup, checkout
+--                or mixed
 --   seed         the -seed, as a string (it goes into order ids)
 --   streams      {amounts = N, ops = N}: seeds in 1..2147483646 of the
 --                scenario's input streams, derived from -seed and its name
@@ -32,6 +33,8 @@ local kindPath = {
    P = "/payment/capture",
    R = "/payment/refund",
    L = "/payment/lookup",
+   K = "/hosted/checkout/create",
+   G = "/checkout/{token}",
 }
 
 -- The letter of a scenario of one kind of request.
@@ -108,6 +111,25 @@ local function captureOrAuthorize()
    return post("P", "/payment/capture", '{"authorized_payment_id":"' .. id .. '","amount":100}')
 end
 
+-- The checkout scenario: the merchant creates a hosted checkout, and its
+-- customer opens the page. A worker opens a created page if one waits, and
+-- otherwise creates one (the queue of authorizations holds the pages).
+local checkoutBody = '{"reference":"cgbench","success_url":"https://shop.example/ok","cancel_url":"https://shop.example/cart",' ..
+   '"products":[{"name":"My Product","amount":1000,"codename":null,"quantity":1,"image_url":null},' ..
+   '{"name":"My Product","amount":1000,"codename":null,"quantity":2,"image_url":null}],"tax_amount":250,"shipping_amount":59}'
+
+local function pageOrCreate()
+   if waitHead == waitTail then
+      return post("K", "/hosted/checkout/create", checkoutBody)
+   end
+   local path = waiting[waitHead % WAITING_CAP]
+   waiting[waitHead % WAITING_CAP] = nil
+   waitHead = waitHead + 1
+   sent = sent + 1
+   healthHeaders["X-Request-Id"] = "G-" .. tid .. "-" .. sent
+   return wrk.format("GET", path, healthHeaders, nil)
+end
+
 local function refund()
    local id = refundIDs[nextRefund]
    nextRefund = nextRefund % #refundIDs + 1
@@ -148,6 +170,7 @@ local builders = {
    ["authorize-capture"] = captureOrAuthorize,
    refund = refund,
    lookup = lookup,
+   checkout = pageOrCreate,
    mixed = mixed,
 }
 
@@ -216,8 +239,15 @@ function response(status, hdrs, body)
                waitTail = waitTail + 1
             end
          end
-      elseif letter == "P" then
-         captures = captures + 1
+      elseif letter == "P" or letter == "G" then
+         captures = captures + 1 -- a completed pair
+      elseif letter == "K" and waitTail - waitHead < WAITING_CAP then
+         -- The page's path (with the server's prefix) from its URL.
+         local path = string.match(body, '"url"%s*:%s*"https?://[^/"]*(/[^"]*)"')
+         if path then
+            waiting[waitTail % WAITING_CAP] = path
+            waitTail = waitTail + 1
+         end
       end
    elseif status == 429 then
       limited = limited + 1 -- the server's rate limits: counted apart
@@ -307,7 +337,7 @@ function done(summary, latency, rates)
       '"answered":' .. int(total.answered),
       '"orders":' .. int(total.orders),
    }
-   if cfg.scenario == "authorize-capture" then
+   if cfg.scenario == "authorize-capture" or cfg.scenario == "checkout" then
       fields[#fields + 1] = '"pairs_per_s":' .. float(perSecond(total.captures))
    end
    io.write("CGBENCH-RESULT {" .. table.concat(fields, ",") .. "}\n")
