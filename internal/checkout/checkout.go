@@ -78,6 +78,7 @@ func (pg *Page) show(w http.ResponseWriter, r *http.Request) {
 		pg.Fail(w, r, gateway.ErrCheckoutAttempts)
 	default:
 		p := pg.form(v, token)
+		p.Countries = countries("")
 		if a := v.LastAttempt; a != nil {
 			p.Alert = "Your last payment attempt was not completed: " + attemptMessage(a.DeclineCode) + " Nothing was charged; you can try again."
 		}
@@ -88,7 +89,7 @@ func (pg *Page) show(w http.ResponseWriter, r *http.Request) {
 // form is the payment form of a session.
 func (pg *Page) form(v service.CheckoutView, token string) *page {
 	p := newPage(v)
-	p.Action, p.Countries = Path(token), countries
+	p.Action = Path(token)
 	return p
 }
 
@@ -137,6 +138,7 @@ func (pg *Page) pay(w http.ResponseWriter, r *http.Request) {
 	// the card fields empty: still payable.
 	p := pg.form(v, token)
 	p.Form = kept
+	p.Countries = countries(kept.Country)
 	status := http.StatusBadRequest
 	switch {
 	case e.Kind == gateway.KindDeclined:
@@ -146,7 +148,7 @@ func (pg *Page) pay(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusBadGateway
 		p.Alert = attemptMessage(e.Code) + " Nothing was charged; please try again."
 	case e.Field != "" && isFormField(e.Field):
-		p.Errors[e.Field] = e.Message
+		p.fieldError(e.Field, e.Message)
 		p.Alert = "Please check the highlighted field."
 	case e.Kind == gateway.KindConflict:
 		status = http.StatusConflict

@@ -30,9 +30,27 @@ var (
 	cssHash = cspHash(pageCSS)
 	jsHash  = cspHash(pageJS)
 
-	templates = template.Must(template.New("").Funcs(template.FuncMap{"fieldOf": fieldOf}).ParseFS(assets, "assets/page.html"))
-	countries = country.All()
+	templates = template.Must(template.New("").ParseFS(assets, "assets/page.html"))
+	// countryOptions is the country list's <option>s, written once: as
+	// template data, its 249 entries were most of a page's rendering time.
+	countryOptions = func() string {
+		var b strings.Builder
+		for _, c := range country.All() {
+			b.WriteString(`<option value="` + c.Code + `">` + template.HTMLEscapeString(c.Name) + "</option>\n")
+		}
+		return b.String()
+	}()
 )
+
+// countries is the country list's options with code selected, if it is
+// one of them.
+func countries(code string) template.HTML {
+	opt := `<option value="` + code + `">`
+	if code == "" || !strings.Contains(countryOptions, opt) {
+		return template.HTML(countryOptions) // the options are our own text: safe
+	}
+	return template.HTML(strings.Replace(countryOptions, opt, `<option value="`+code+`" selected>`, 1))
+}
 
 func mustAsset(name string) string {
 	b, err := assets.ReadFile(name)
@@ -62,13 +80,16 @@ type page struct {
 	Subtotal, Tax, Shipping, Total string
 	Alert                          string
 	Form                           billing
-	Errors                         map[string]string
-	Countries                      []country.Country
-	imageOrigins                   []string
-	formTarget                     string // origin a form POST may be redirected to
-	Heading, LinkURL, LinkText     string
-	Paragraphs                     []string
-	OK                             bool
+	// Errors are the form's field errors by input name, and Invalid the
+	// attributes that mark those inputs (nil without errors).
+	Errors                     map[string]string
+	Invalid                    map[string]template.HTMLAttr
+	Countries                  template.HTML
+	imageOrigins               []string
+	formTarget                 string // origin a form POST may be redirected to
+	Heading, LinkURL, LinkText string
+	Paragraphs                 []string
+	OK                         bool
 }
 
 type line struct {
@@ -80,17 +101,6 @@ type line struct {
 // number, expiry or CVV.
 type billing struct {
 	Email, CardholderName, FirstName, LastName, Address, Zip, Country string
-}
-
-// fieldOf is what the "fielderror" and "invalid" templates get.
-func fieldOf(p *page, name string) struct {
-	Errors map[string]string
-	Name   string
-} {
-	return struct {
-		Errors map[string]string
-		Name   string
-	}{p.Errors, name}
 }
 
 // symbols are the currency signs customers expect in front of an amount;
@@ -132,7 +142,7 @@ func formatMoney(amount int64, code string) string {
 func newPage(v service.CheckoutView) *page {
 	cs := v.Session
 	p := &page{Title: "Checkout", Merchant: v.MerchantName, Sandbox: cs.Environment == gateway.Sandbox,
-		CSS: template.CSS(pageCSS), JS: template.JS(pageJS), Errors: map[string]string{}}
+		CSS: template.CSS(pageCSS), JS: template.JS(pageJS)}
 	if cs.ID == "" {
 		return p
 	}
@@ -195,6 +205,13 @@ func (p *page) csp() string {
 }
 
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// fieldError marks input name as wrong, with msg next to it.
+func (p *page) fieldError(name, msg string) {
+	p.Errors = map[string]string{name: msg}
+	// name is one of formFields: plain text, safe in an attribute.
+	p.Invalid = map[string]template.HTMLAttr{name: template.HTMLAttr(`aria-invalid="true" aria-describedby="` + name + `-error"`)}
+}
 
 // render writes a template of the page with its headers.
 func render(w http.ResponseWriter, status int, name string, p *page) {
