@@ -151,6 +151,39 @@ func Start(t testing.TB, opt Options) *Server {
 	return s
 }
 
+// Twin starts a second gateway on s's database, with a store, service
+// and HTTP server of its own, as another process would have: on
+// PostgreSQL, a test of what several gateway processes on one database
+// do. It shares s's account and key.
+func (s *Server) Twin(t testing.TB, opt Options) *Server {
+	t.Helper()
+	var db *sqlstore.DB
+	var err error
+	if s.DBURL != "" {
+		db, err = postgres.Open(context.Background(), s.DBURL, postgres.Options{})
+	} else {
+		db, err = sqlite.Open(context.Background(), s.DBPath)
+	}
+	if err != nil {
+		t.Fatalf("open the twin's store: %v", err)
+	}
+	svc := &service.Service{
+		Store:          db,
+		Processors:     map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{SlowDelay: opt.SlowCardDelay}},
+		FingerprintKey: FingerprintKey, DuplicateWindow: opt.DuplicateWindow, CheckoutExpiry: opt.CheckoutExpiry, Now: time.Now,
+	}
+	logs := &LogBuffer{}
+	routes := server.New(server.Config{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, nil)), Ready: db.Ping, PublicURL: opt.PublicURL,
+		Limits: web.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: -1}})
+	ts := httptest.NewServer(routes)
+	t.Cleanup(func() {
+		ts.Close()
+		_ = db.Close()
+	})
+	return &Server{URL: ts.URL, DBPath: s.DBPath, DBURL: s.DBURL, Service: svc, Store: db, Handler: routes, logs: logs, client: ts.Client(),
+		AccountID: s.AccountID, Key: s.Key}
+}
+
 // CreateAccount creates another account and returns its id and key.
 func (s *Server) CreateAccount(t testing.TB, in service.NewAccount) (string, string) {
 	t.Helper()

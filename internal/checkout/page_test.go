@@ -99,11 +99,16 @@ func TestPageHeaders(t *testing.T) {
 
 // TestPayOnce: 20 submits of one session at once, with a card answered at
 // once and with the slow card (the two-phase path): exactly one payment.
+// The submits are shared between two gateways on one database, as two
+// processes behind a load balancer (on SQLite, two processes on one file).
 func TestPayOnce(t *testing.T) {
 	for _, card := range []string{approvedCard, slowCard} {
 		t.Run(card, func(t *testing.T) {
-			s := apitest.Start(t, apitest.Options{SlowCardDelay: 300 * time.Millisecond})
+			opt := apitest.Options{SlowCardDelay: 300 * time.Millisecond}
+			s := apitest.Start(t, opt)
+			twin := s.Twin(t, opt)
 			page := s.CreateCheckout(t, apitest.CheckoutBody(1000, "https://shop.example/ok"))
+			twinPage := strings.Replace(page, s.URL, twin.URL, 1)
 			const n = 20
 			answers := make([]apitest.Response, n)
 			var wg sync.WaitGroup
@@ -111,6 +116,10 @@ func TestPayOnce(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					if i%2 == 1 {
+						answers[i] = twin.SubmitCheckout(t, twinPage, apitest.CheckoutForm(card))
+						return
+					}
 					answers[i] = s.SubmitCheckout(t, page, apitest.CheckoutForm(card))
 				}()
 			}
