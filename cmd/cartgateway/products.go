@@ -46,6 +46,14 @@ type productsAddCmd struct {
 	ImageURL      string `name:"image-url" placeholder:"URL" help:"Absolute https URL of the product's image."`
 }
 
+func (productsAddCmd) Help() string {
+	return `The product is active at once: checkouts may name it by its codename.
+
+Examples:
+  cartgateway products add --account 7769 --codename product1 --name "Blue mug" --price 1250
+  cartgateway products add --account 7769 --environment live --codename gift_wrap --name "Gift wrap" --price 300 --image-url https://shop.example/wrap.png`
+}
+
 func (c *productsAddCmd) Run(e *env) error {
 	return withService(e.ctx, &c.storeFlags, mustExist, func(s *service.Service) error {
 		p, err := s.AddProduct(e.ctx, c.Account, gateway.Environment(c.Environment),
@@ -61,6 +69,14 @@ func (c *productsAddCmd) Run(e *env) error {
 type productsListCmd struct {
 	storeFlags    `embed:""`
 	productTarget `embed:""`
+}
+
+func (productsListCmd) Help() string {
+	return `Lists every product, active or not, by codename; prices in minor units.
+
+Examples:
+  cartgateway products list --account 7769
+  cartgateway products list --account 7769 --environment live`
 }
 
 func (c *productsListCmd) Run(e *env) error {
@@ -92,6 +108,16 @@ type productsUpdateCmd struct {
 	Active        *bool   `name:"active" negatable:"" help:"Make the product active (--active) or inactive (--no-active)."`
 }
 
+func (productsUpdateCmd) Help() string {
+	return `Only the flags given change. Checkouts created before keep the name and price
+they were created with.
+
+Examples:
+  cartgateway products update --account 7769 --codename product1 --price 1400
+  cartgateway products update --account 7769 --codename product1 --image-url ""
+  cartgateway products update --account 7769 --codename product1 --active`
+}
+
 func (c *productsUpdateCmd) Run(e *env) error {
 	return withService(e.ctx, &c.storeFlags, mustExist, func(s *service.Service) error {
 		if c.Price < 0 {
@@ -111,6 +137,14 @@ type productsDeactivateCmd struct {
 	storeFlags    `embed:""`
 	productTarget `embed:""`
 	Codename      string `name:"codename" required:"" help:"Codename of the product."`
+}
+
+func (productsDeactivateCmd) Help() string {
+	return `A checkout that names an inactive product is refused (unknown-product); those
+created before keep it. "products update --active" makes it active again.
+
+Example:
+  cartgateway products deactivate --account 7769 --codename product1`
 }
 
 func (c *productsDeactivateCmd) Run(e *env) error {
