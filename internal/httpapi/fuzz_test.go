@@ -376,3 +376,41 @@ func FuzzPlainString(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeCheckout: any body decodes without a panic into an error with a
+// code, or into a checkout of at most MaxCheckoutLines lines whose numbers
+// are never negative; the service's rules then accept or refuse it with a
+// code, never a panic or an internal error.
+func FuzzDecodeCheckout(f *testing.F) {
+	for _, name := range []string{"hosted-checkout-create-amounts.json", "hosted-checkout-create-codenames.json"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "sdk-requests", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"products":[{"name":"x","amount":"100","quantity":"0"}],"tax_amount":-1}`))
+	f.Add([]byte(`{"products":{},"success_url":"https://a.example/?payment_id=1"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, err := decodeCheckout(body)
+		if err != nil {
+			if e := gateway.AsError(err); e.Kind != gateway.KindInvalid || e.Code == "" {
+				t.Fatalf("decode error %v is not a coded refusal", err)
+			}
+			return
+		}
+		if len(in.Products) > service.MaxCheckoutLines || in.TaxAmount < 0 || in.ShippingAmount < 0 {
+			t.Fatalf("decoded %+v", in)
+		}
+		for _, p := range in.Products {
+			if p.Amount < 0 || p.Quantity < 0 {
+				t.Fatalf("decoded a negative number: %+v", p)
+			}
+		}
+		if err := service.CheckCheckout(in); err != nil {
+			if e := gateway.AsError(err); e.Kind != gateway.KindInvalid || e.Code == "" {
+				t.Fatalf("rule error %v is not a coded refusal", err)
+			}
+		}
+	})
+}

@@ -258,6 +258,13 @@ func checkURL(field, code, s string, httpsOnly bool) error {
 	return nil
 }
 
+// CheckCheckout applies the rules of a checkout that need no store (the
+// catalogue's are CreateCheckout's).
+func CheckCheckout(in CheckoutInput) error {
+	_, _, err := validateCheckout(in)
+	return err
+}
+
 // checkoutLine is a validated line before the catalogue is consulted.
 type checkoutLine struct {
 	gateway.CheckoutLine
