@@ -171,9 +171,10 @@ func (s *Server) Twin(t testing.TB, opt Options) *Server {
 		Store:          db,
 		Processors:     map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{SlowDelay: opt.SlowCardDelay}},
 		FingerprintKey: FingerprintKey, DuplicateWindow: opt.DuplicateWindow, CheckoutExpiry: opt.CheckoutExpiry, Now: time.Now,
+		MaxRefundsPerPayment: opt.MaxRefunds,
 	}
 	logs := &LogBuffer{}
-	routes := server.New(server.Config{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, nil)), Ready: db.Ping, PublicURL: opt.PublicURL,
+	routes := server.New(server.Config{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, nil)), Ready: db.Health, PublicURL: opt.PublicURL,
 		Limits: web.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: -1}})
 	ts := httptest.NewServer(routes)
 	t.Cleanup(func() {

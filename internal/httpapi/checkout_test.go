@@ -140,6 +140,8 @@ func TestCheckoutCreateRules(t *testing.T) {
 		{"cancel_url without host", createBody(map[string]any{"cancel_url": "https:///cart"}), "invalid-cancel-url", ""},
 		{"reference too long", createBody(map[string]any{"reference": strings.Repeat("r", 256)}), "invalid-reference", ""},
 		{"total too large", createBody(map[string]any{"products": []any{product("name", "x", "amount", 10_000_000_000_000, "quantity", 2)}}), "amount-too-large", ""},
+		{"total above the account's largest payment", createBody(map[string]any{"tax_amount": 1, "shipping_amount": 0,
+			"products": []any{product("name", "x", "amount", gateway.DefaultMaxAmount)}}), "amount-too-large", "99999999"},
 		{"not JSON", `{"products":`, "invalid-json", ""},
 	}
 	for _, tc := range refused {
@@ -167,8 +169,8 @@ func TestCheckoutCreateRules(t *testing.T) {
 		{"reference a number, or absent", createBody(map[string]any{"reference": 4242}), 1000 + 250 + 59},
 		{"no reference", createBody(map[string]any{"reference": nil}), 1000 + 250 + 59},
 		{"unknown fields ignored", createBody(map[string]any{"currency": "EUR", "locale": "fr"}), 1000 + 250 + 59},
-		{"the largest total", createBody(map[string]any{"tax_amount": 0, "shipping_amount": 0,
-			"products": []any{product("name", "x", "amount", 1_000_000_000_000, "quantity", 10)}}), 10_000_000_000_000},
+		{"the account's largest payment", createBody(map[string]any{"tax_amount": 0, "shipping_amount": 0,
+			"products": []any{product("name", "x", "amount", gateway.DefaultMaxAmount/3, "quantity", 3)}}), gateway.DefaultMaxAmount},
 	}
 	for _, tc := range accepted {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,9 +27,10 @@ const DefaultCheckoutExpiry = 24 * time.Hour
 const (
 	MaxCheckoutLines = 100
 	MaxQuantity      = 10_000
-	// MaxCheckoutAmount keeps every sum far from int64 overflow: 10^13
-	// minor units, as for the API's amounts.
-	MaxCheckoutAmount = 10_000_000_000_000
+	// MaxCheckoutAmount bounds every amount of a checkout, as the API's
+	// (10^13 minor units), so that sums stay far from int64 overflow; the
+	// total is then held to the account's largest payment.
+	MaxCheckoutAmount = gateway.MaxWireAmount
 	maxURLLength      = 2048
 	maxCodenameLength = 64
 )
@@ -422,10 +423,11 @@ func (s *Service) CreateCheckout(ctx context.Context, c Caller, in CheckoutInput
 				l.Name, l.UnitAmount, l.ImageURL = p.Name, p.Price, p.ImageURL
 			}
 			// Each term is at most 10^13 × 10^4, and the sum is checked
-			// after every term: no overflow.
+			// after every term: no overflow. A total above the account's
+			// largest payment could never be paid.
 			total += l.Total()
-			if total > MaxCheckoutAmount {
-				return gateway.Errorf(gateway.KindInvalid, "amount-too-large", "The checkout's total must be at most %d minor units.", int64(MaxCheckoutAmount))
+			if max := c.Account.MaxPaymentAmount(); total > max {
+				return gateway.Errorf(gateway.KindInvalid, "amount-too-large", "The checkout's total must be at most %d minor units for this account.", max)
 			}
 			cs.Lines = append(cs.Lines, l.CheckoutLine)
 		}
