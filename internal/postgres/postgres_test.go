@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -143,5 +145,67 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		if _, err := r.Exec(stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: %v, want refused as append-only", stmt, err)
 		}
+	}
+}
+
+// TestHealthWhileWritesFail makes the database read-only under a running
+// store: reads work, writes fail, and Health says so (degraded, not
+// unavailable); once writes work again, Health recovers by itself.
+func TestHealthWhileWritesFail(t *testing.T) {
+	url := pgtest.URL(t)
+	db, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", os.Getenv(pgtest.EnvVar))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := url[strings.LastIndex(url, "/")+1:]
+	if i := strings.Index(name, "?"); i >= 0 {
+		name = name[:i]
+	}
+	readOnly := func(on bool) {
+		t.Helper()
+		if _, err := admin.ExecContext(ctx, "ALTER DATABASE "+name+" SET default_transaction_read_only = "+map[bool]string{true: "on", false: "off"}[on]); err != nil {
+			t.Fatal(err)
+		}
+		// The setting reaches new sessions: end the store's.
+		if _, err := admin.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Health(ctx); err != nil {
+		t.Fatalf("Health at first: %v", err)
+	}
+	readOnly(true)
+	write := func() error {
+		return db.Update(ctx, func(tx gateway.Tx) error {
+			return tx.CreateAccount(ctx, gateway.Account{ID: "1" + gateway.NewAccountID()[1:], Name: "x", Currency: "USD", CreatedAt: time.Now()})
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for write() == nil { // the first attempts may meet a terminated connection
+		if time.Now().After(deadline) {
+			t.Fatal("writes still succeed on a read-only database")
+		}
+	}
+	_ = db.Ping(ctx) // the pool finds its feet again
+	if err := db.Health(ctx); !errors.Is(err, gateway.ErrWritesFailing) {
+		t.Fatalf("Health while writes fail: %v; want ErrWritesFailing", err)
+	}
+	readOnly(false)
+	deadline = time.Now().Add(10 * time.Second)
+	for err := db.Health(ctx); err != nil; err = db.Health(ctx) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Health after writes work again: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := write(); err != nil {
+		t.Fatalf("a write after recovering: %v", err)
 	}
 }
