@@ -9,6 +9,7 @@ import (
 
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/money"
+	"github.com/cartgateway/cartgateway/internal/postgres"
 	"github.com/cartgateway/cartgateway/internal/service"
 )
 
@@ -205,6 +206,11 @@ Example:
 
 func (c *settleCmd) Run(e *env) error {
 	return withService(e.ctx, &c.storeFlags, mustExist, func(s *service.Service) error {
+		if !postgres.IsURL(c.DB) {
+			// Beside a gateway serving the same SQLite file, give its
+			// writes a turn between chunks (service.Service.SettleYield).
+			s.SettleYield = sqliteSettleYield
+		}
 		cutoff := "manual:" + time.Now().UTC().Format(time.RFC3339Nano)
 		res, err := s.Settle(e.ctx, cutoff)
 		if err != nil {
@@ -222,6 +228,12 @@ func (c *settleCmd) Run(e *env) error {
 		return nil
 	})
 }
+
+// sqliteSettleYield is the settle command's pause between chunks on
+// SQLite: longer than the sleeps with which a waiting writer's busy handler
+// polls the lock for its first 50 ms, so that a serving gateway's writes
+// interleave with the chunks instead of timing out behind them.
+const sqliteSettleYield = 50 * time.Millisecond
 
 // formatMoney writes minor units in major units with the currency code.
 func formatMoney(amount int64, currency string) string {

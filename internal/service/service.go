@@ -49,6 +49,13 @@ type Service struct {
 	// CheckoutExpiry is how long a hosted checkout session can be paid
 	// (DefaultCheckoutExpiry if zero).
 	CheckoutExpiry time.Duration
+	// SettleYield pauses a settlement run between chunks. SQLite has one
+	// write lock for the whole file, and a process that takes it again at
+	// once after each commit starves the other processes waiting for it
+	// (their busy handlers poll with growing sleeps): the settle command,
+	// run beside a serving gateway, sets it. Zero inside serve, whose
+	// chunks queue with the payments in the group commit.
+	SettleYield time.Duration
 	// Log receives what the background jobs do (slog.Default if nil).
 	Log *slog.Logger
 

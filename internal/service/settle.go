@@ -65,6 +65,13 @@ func (s *Service) Settle(ctx context.Context, cutoff string) (Settlement, error)
 		if n == 0 {
 			break
 		}
+		if s.SettleYield > 0 {
+			select {
+			case <-ctx.Done():
+				return Settlement{Run: run}, ctx.Err()
+			case <-time.After(s.SettleYield):
+			}
+		}
 	}
 	var batches []gateway.SettlementBatch
 	err = s.Store.Update(ctx, func(tx gateway.Tx) error {

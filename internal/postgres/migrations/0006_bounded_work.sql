@@ -10,6 +10,15 @@ UPDATE payments SET refund_count = (SELECT COUNT(*) FROM transactions t
     WHERE t.payment_id = payments.id AND t.operation = 'refund' AND t.result IN ('approved', 'pending'))
     WHERE status IN ('captured', 'settled');
 
+-- Settlement reads the captured payments of one account, environment and
+-- currency at a time, in chunks: a partial index holds just those, so that
+-- a chunk never scans the payments settled before it (with the index on
+-- status alone, the planner preferred the account's index and every chunk
+-- scanned every earlier one: 2 s a chunk at 2 million payments). It
+-- replaces the index on status, which only settlement used.
+DROP INDEX payments_status;
+CREATE INDEX payments_captured ON payments (account_id, environment, currency, updated_at) WHERE status = 'captured';
+
 -- A lookup reads a payment's latest transactions: the index serves them in
 -- order instead of sorting every one.
 DROP INDEX transactions_payment;
