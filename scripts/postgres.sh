@@ -2,8 +2,8 @@
 # Source this file to start a throwaway PostgreSQL cluster for the tests:
 # it installs Debian's postgresql if missing, runs initdb in a temp folder,
 # starts the server on a free loopback port and exports
-# CARTGATEWAY_TEST_POSTGRES (admin URL) and CARTGATEWAY_TEST_PG_STOP and
-# CARTGATEWAY_TEST_PG_START (commands for the outage test). The cluster is
+# CARTGATEWAY_TEST_POSTGRES (admin URL). The outage test, which stops its
+# server, makes a cluster of its own (internal/pgtest.NewCluster). The cluster is
 # stopped by cartgateway_pg_stop (the test script traps it on exit).
 
 cartgateway_pg_start() {
@@ -33,8 +33,6 @@ cartgateway_pg_start() {
   "${as[@]}" "$pgbin/pg_ctl" -D "$CARTGATEWAY_PG_DIR/data" -o "$opts" -l "$CARTGATEWAY_PG_DIR/log" -w start >/dev/null || return 1
   CARTGATEWAY_PG_CTL="${as[*]} $pgbin/pg_ctl -D $CARTGATEWAY_PG_DIR/data"
   export CARTGATEWAY_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
-  export CARTGATEWAY_TEST_PG_STOP="$CARTGATEWAY_PG_CTL -m fast -w stop"
-  export CARTGATEWAY_TEST_PG_START="$CARTGATEWAY_PG_CTL -o '$opts' -l $CARTGATEWAY_PG_DIR/log -w start"
   echo "postgresql $("$pgbin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $CARTGATEWAY_PG_DIR)"
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -212,11 +213,18 @@ func TestTwoGatewaysOnePostgres(t *testing.T) {
 // a 500 JSON error (and /healthz 503), and the gateway recovers by itself
 // when the database returns.
 func TestPostgresOutage(t *testing.T) {
-	stop, start := os.Getenv("CARTGATEWAY_TEST_PG_STOP"), os.Getenv("CARTGATEWAY_TEST_PG_START")
-	db := pgtest.URL(t)
-	if stop == "" || start == "" {
-		t.Skip("CARTGATEWAY_TEST_PG_STOP/START are not set (scripts/postgres.sh sets them)")
+	// A cluster of its own: stopping the shared one would fail every
+	// other test using it meanwhile (go test runs packages in parallel).
+	cluster := pgtest.NewCluster(t)
+	db := strings.Replace(cluster.URL, "/postgres?", "/outage?", 1)
+	admin, err := sql.Open("pgx", cluster.URL)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, err := admin.Exec("CREATE DATABASE outage"); err != nil {
+		t.Fatal(err)
+	}
+	_ = admin.Close()
 	t.Setenv("CARTGATEWAY_SECRET", testSecret) // the secret the gateway process gets
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"accounts", "create", "--db", db, "--name", "Outage", "--id", testAccount, "--key", testKey}, &out, &out); err != nil {
@@ -227,13 +235,7 @@ func TestPostgresOutage(t *testing.T) {
 		t.Fatalf("charge before the outage: %d %s", a.status, a.raw)
 	}
 
-	shell(t, stop)
-	restarted := false
-	defer func() {
-		if !restarted {
-			shell(t, start)
-		}
-	}()
+	cluster.Stop()
 	a := call(t, gw.url, "/payment/charge", paymentBody("4242424242424242", "during", 1000))
 	if a.status != 500 || !strings.HasPrefix(a.str("error"), "500 - Error.") {
 		t.Fatalf("charge during the outage: want a 500 JSON error, got %d %s", a.status, a.raw)
@@ -245,8 +247,7 @@ func TestPostgresOutage(t *testing.T) {
 		t.Errorf("healthz during the outage: %v %v", resp.StatusCode, err)
 	}
 
-	shell(t, start)
-	restarted = true
+	cluster.Start()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		a := call(t, gw.url, "/payment/charge", paymentBody("4242424242424242", "after-"+time.Now().Format("150405.000"), 1000))
@@ -257,13 +258,6 @@ func TestPostgresOutage(t *testing.T) {
 			t.Fatalf("after the database returned: %d %s", a.status, a.raw)
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func shell(t *testing.T, command string) {
-	t.Helper()
-	if out, err := exec.Command("sh", "-c", command).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", command, err, out)
 	}
 }
 
