@@ -20,7 +20,6 @@ type Cluster struct {
 	port       string
 	dir        string
 	t          testing.TB
-	stoppedNow bool
 }
 
 // NewCluster initialises and starts a cluster in a temporary folder, stopped
