@@ -15,11 +15,11 @@ import (
 // fail every other test using it at that moment.
 type Cluster struct {
 	// URL is the admin URL of the cluster's postgres database.
-	URL        string
-	ctl        []string // pg_ctl and its data directory, as the user to run it
-	port       string
-	dir        string
-	t          testing.TB
+	URL  string
+	ctl  []string // pg_ctl and its data directory, as the user to run it
+	port string
+	dir  string
+	t    testing.TB
 }
 
 // NewCluster initialises and starts a cluster in a temporary folder, stopped
