@@ -6,7 +6,10 @@ import (
 )
 
 // Processor moves (or, in the sandbox, pretends to move) money at the card
-// networks. The service never knows which implementation it has.
+// networks. The service never knows which implementation it has: the
+// sandbox for sandbox keys, and for live keys the connector an operator
+// configured for the account (Connector; docs/processors.md is the guide
+// for connector authors).
 //
 // The service calls a processor outside any store transaction, once per
 // operation, after it has committed its claim (ADR 11). Every request
@@ -63,10 +66,18 @@ type AuthorizationRequest struct {
 	// (the hosted page); never stored.
 	CardholderName string
 	Brand          string
+	ExpMonth       int
+	ExpYear        int // four digits
 	Amount         int64
 	Currency       string
-	Zip            string
-	Address        string
+	// Zip and Address are the billing address's AVS fields (also in
+	// Customer), which every processor checks.
+	Zip     string
+	Address string
+	// Customer is the cardholder and billing address, for processors
+	// that take more of it; OrderID is the merchant's order reference.
+	Customer Customer
+	OrderID  string
 }
 
 // AuthorizationResult is the processor's answer. Declined attempts are not

@@ -75,6 +75,8 @@ type ReadTx interface {
 	// id; in Update it locks the session's row until the end of the
 	// transaction where the store locks rows.
 	CheckoutSession(ctx context.Context, accountID string, env Environment, id string) (CheckoutSession, error)
+	// ProcessorConfig is an account's live processor, or ErrNotFound.
+	ProcessorConfig(ctx context.Context, accountID string) (ProcessorConfig, error)
 }
 
 // LedgerPosition is a place in the ledger's commit order; the zero value is
@@ -172,6 +174,8 @@ type Tx interface {
 	// leaseWas; otherwise it fails with ErrConflict (another process took
 	// the run over).
 	UpdateSettlementRun(ctx context.Context, r SettlementRun, leaseWas time.Time) error
+	// SaveProcessorConfig creates or replaces an account's live processor.
+	SaveProcessorConfig(ctx context.Context, c ProcessorConfig) error
 	// AppendAudit records a state change other than a payment operation
 	// (those are in the ledger: transactions are append-only too); the log
 	// is append-only.

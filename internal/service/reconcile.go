@@ -46,13 +46,16 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 }
 
 func (s *Service) reconcileOne(ctx context.Context, t gateway.Transaction) (bool, error) {
-	proc, ok := s.Processors[t.Environment]
-	if !ok {
-		return false, fmt.Errorf("no processor for the %s environment", t.Environment)
+	proc, err := s.processor(ctx, t.AccountID, t.Environment)
+	if err != nil {
+		return false, err
+	}
+	if proc == nil {
+		return false, fmt.Errorf("no processor for account %s's %s environment", t.AccountID, t.Environment)
 	}
 	lease := s.now().Add(s.processorTimeout() + leaseMargin)
 	var p gateway.Payment
-	err := s.Store.Update(ctx, func(tx gateway.Tx) error {
+	err = s.Store.Update(ctx, func(tx gateway.Tx) error {
 		if err := tx.ExtendLease(ctx, t.ID, t.LeaseUntil, lease); err != nil {
 			return err
 		}

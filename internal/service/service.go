@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cartgateway/cartgateway/internal/card"
+	"github.com/cartgateway/cartgateway/internal/credentials"
 	"github.com/cartgateway/cartgateway/internal/gateway"
 )
 
@@ -21,6 +22,12 @@ type Service struct {
 	Store gateway.Store
 	// Processors by environment; an environment without one refuses payments.
 	Processors map[gateway.Environment]gateway.Processor
+	// Connectors build the live processor an account is configured with
+	// (SetProcessor), by name; that account's live operations use it
+	// instead of Processors[Live]. Credentials opens the configurations'
+	// sealed secrets (processors.go).
+	Connectors  map[string]gateway.Connector
+	Credentials *credentials.Box
 	// FingerprintKey keys card fingerprints (HMAC), so that the stored
 	// fingerprint cannot be brute-forced back to a number from BIN and last 4.
 	FingerprintKey []byte
@@ -60,6 +67,7 @@ type Service struct {
 	Log *slog.Logger
 
 	auth authCache
+	live liveCache
 }
 
 // Defaults of the service's tunables.
@@ -148,8 +156,11 @@ func (s *Service) Charge(ctx context.Context, c Caller, in PaymentInput, idem *I
 // transaction instead of two.
 
 func (s *Service) pay(ctx context.Context, c Caller, op gateway.Operation, in PaymentInput, idem *Idempotency) (Outcome, error) {
-	proc, ok := s.Processors[c.Environment]
-	if !ok {
+	proc, err := s.processor(ctx, c.Account.ID, c.Environment)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if proc == nil {
 		return Outcome{}, errLiveNotConfigured
 	}
 	now := s.now()
@@ -167,7 +178,9 @@ func (s *Service) pay(ctx context.Context, c Caller, op gateway.Operation, in Pa
 	ctx = context.WithoutCancel(ctx)
 	authz := gateway.AuthorizationRequest{
 		Capture: op == gateway.OpCharge, CardNumber: req.Card.Number, CVV: req.Card.CVV, CardholderName: req.CardholderName, Brand: string(req.Card.Brand),
+		ExpMonth: req.Card.ExpMonth, ExpYear: req.Card.ExpYear,
 		Amount: req.Amount, Currency: c.Account.Currency, Zip: req.Customer.Zip, Address: req.Customer.Address,
+		Customer: req.Customer, OrderID: req.OrderID,
 	}
 	newPayment := func(id string) (gateway.Payment, gateway.Transaction) {
 		p := gateway.Payment{
@@ -351,7 +364,11 @@ func (s *Service) change(ctx context.Context, c Caller, txID string, op gateway.
 	rule func(gateway.Payment) (gateway.Payment, int64, error)) (Outcome, error) {
 	// Without a processor the environment has no payments to find, or (if
 	// it was configured once) none to change.
-	proc, configured := s.Processors[c.Environment]
+	proc, err := s.processor(ctx, c.Account.ID, c.Environment)
+	if err != nil {
+		return Outcome{}, err
+	}
+	configured := proc != nil
 	ctx = context.WithoutCancel(ctx)
 	instant, _ := proc.(gateway.InstantProcessor)
 	var decided, answered bool
@@ -360,7 +377,7 @@ func (s *Service) change(ctx context.Context, c Caller, txID string, op gateway.
 	var recorded error
 	var claimed *Outcome
 	var call gateway.ChangeRequest
-	err := s.retry(ctx, func(tx gateway.Tx) error {
+	err = s.retry(ctx, func(tx gateway.Tx) error {
 		claimed = nil
 		now := s.now()
 		id := gateway.NewID()

@@ -22,6 +22,7 @@ var copyTables = []struct{ name, order string }{
 	{"settlement_runs", "cutoff"},
 	{"settlement_batches", "id"},
 	{"audit_log", "seq"},
+	{"processor_configs", "account_id"},
 }
 
 // sequenceColumns are the columns a destination assigns itself: the audit

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
 		{"products", testProducts},
 		{"checkout_sessions", testCheckoutSessions},
 		{"checkout_session_compare_and_set", testCheckoutSessionCAS},
+		{"processor_configs", testProcessorConfigs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
