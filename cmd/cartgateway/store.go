@@ -14,8 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cartgateway/cartgateway/internal/credentials"
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/postgres"
+	"github.com/cartgateway/cartgateway/internal/processor"
 	"github.com/cartgateway/cartgateway/internal/sandbox"
 	"github.com/cartgateway/cartgateway/internal/service"
 	"github.com/cartgateway/cartgateway/internal/sqlite"
@@ -92,9 +94,16 @@ func (f *storeFlags) open(ctx context.Context, c creation) (*sqlstore.DB, *servi
 		_ = db.Close()
 		return nil, nil, err
 	}
+	box, err := credentials.New(secret)
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
 	svc := &service.Service{
 		Store:          db,
 		Processors:     map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{}},
+		Connectors:     processor.Connectors(),
+		Credentials:    box,
 		FingerprintKey: secret,
 		Now:            time.Now,
 		Instance:       instanceName(),

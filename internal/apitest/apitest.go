@@ -20,10 +20,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartgateway/cartgateway/internal/credentials"
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/limit"
 	"github.com/cartgateway/cartgateway/internal/pgtest"
 	"github.com/cartgateway/cartgateway/internal/postgres"
+	"github.com/cartgateway/cartgateway/internal/processor"
 	"github.com/cartgateway/cartgateway/internal/sandbox"
 	"github.com/cartgateway/cartgateway/internal/server"
 	"github.com/cartgateway/cartgateway/internal/service"
@@ -68,6 +70,11 @@ type Options struct {
 	// SlowCardDelay is how long the sandbox's slow card takes (its
 	// default if zero).
 	SlowCardDelay time.Duration
+	// ProcessorTimeout bounds processor calls (the service's default if
+	// zero); Now is the service's clock (time.Now if nil), so that a test
+	// can move past a pending operation's lease.
+	ProcessorTimeout time.Duration
+	Now              func() time.Time
 	// AsServed configures the service and logs as `cartgateway serve`
 	// runs them (authentications cached, no log line below warnings), for
 	// benchmarks; tests keep every log line and authenticate every time.
@@ -119,12 +126,23 @@ func Start(t testing.TB, opt Options) *Server {
 	t.Helper()
 	db, path, url := OpenStore(t)
 	logs := &LogBuffer{}
+	box, err := credentials.New(FingerprintKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
 	svc := &service.Service{
 		Store:                db,
 		Processors:           map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{SlowDelay: opt.SlowCardDelay}},
+		Connectors:           processor.Connectors(),
+		Credentials:          box,
 		FingerprintKey:       FingerprintKey,
 		DuplicateWindow:      opt.DuplicateWindow,
-		Now:                  time.Now,
+		ProcessorTimeout:     opt.ProcessorTimeout,
+		Now:                  now,
 		MaxRefundsPerPayment: opt.MaxRefunds,
 		CheckoutExpiry:       opt.CheckoutExpiry,
 	}
@@ -134,6 +152,7 @@ func Start(t testing.TB, opt Options) *Server {
 	}
 	cfg := server.Config{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})),
 		Ready: db.Health, TrustedProxies: opt.TrustedProxies, PublicURL: opt.PublicURL}
+	svc.Log = cfg.Log
 	if opt.Limits != nil {
 		cfg.Limits = *opt.Limits
 	} else {
@@ -172,6 +191,7 @@ func (s *Server) Twin(t testing.TB, opt Options) *Server {
 		Processors:     map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{SlowDelay: opt.SlowCardDelay}},
 		FingerprintKey: FingerprintKey, DuplicateWindow: opt.DuplicateWindow, CheckoutExpiry: opt.CheckoutExpiry, Now: time.Now,
 		MaxRefundsPerPayment: opt.MaxRefunds,
+		Connectors:           s.Service.Connectors, Credentials: s.Service.Credentials, ProcessorTimeout: opt.ProcessorTimeout,
 	}
 	logs := &LogBuffer{}
 	routes := server.New(server.Config{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, nil)), Ready: db.Health, PublicURL: opt.PublicURL,

@@ -13,6 +13,8 @@ var avsMessages = map[string]string{
 	"R": "Retry: the issuer's system is unavailable.",
 	"S": "The issuer does not support AVS.",
 	"G": "The issuer is outside the US and does not support AVS.",
+	"B": "Street address matches; ZIP code not verified.",
+	"P": "ZIP code matches; street address not verified.",
 	"E": "AVS data is invalid or AVS is not allowed for this card type.",
 }
 
@@ -40,6 +42,21 @@ var declineMessages = map[string]string{
 	"stolen-card":        "The card was declined: it is reported stolen.",
 	"expired-card":       "The card was declined: it has expired.",
 	"incorrect-cvv":      "The card was declined: the CVV is incorrect.",
+	// Declines that live processors give (the sandbox has no test card
+	// for them).
+	"incorrect-number":        "The card was declined: the card number is incorrect.",
+	"incorrect-zip":           "The card was declined: the ZIP/postal code does not match the card.",
+	"limit-exceeded":          "The card was declined: it is over its spending or payment count limit.",
+	"card-not-supported":      "The card does not support this kind of payment or currency.",
+	"authentication-required": "The card was declined: the issuer requires 3-D Secure authentication, which the gateway cannot start.",
+	"call-issuer":             "The card was declined; the cardholder should call the card issuer.",
+	"try-again-later":         "The card issuer could not be reached; try again later.",
+}
+
+// IsDeclineCode reports whether code is one of the gateway's decline codes.
+func IsDeclineCode(code string) bool {
+	_, ok := declineMessages[code]
+	return ok
 }
 
 // DeclineMessage is the sentence of a decline code; a code the gateway does

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"log/slog"
 	"net/url"
 	"time"
 )
@@ -31,6 +32,9 @@ type ConnectorConfig struct {
 	// AttemptTimeout bounds one HTTP attempt, so that a lost answer leaves
 	// time for the retries within the service's processor timeout.
 	AttemptTimeout time.Duration
+	// Log receives what the processor has to tell an operator (a refusal
+	// and its reason); never a secret or card data.
+	Log *slog.Logger
 }
 
 // ProcessorConfig is an account's live processor: the connector's name,

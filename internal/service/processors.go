@@ -53,7 +53,7 @@ func (s *Service) buildProcessor(cfg gateway.ProcessorConfig) (gateway.Processor
 		return nil, gateway.Internal(fmt.Errorf("account %s: %w", cfg.AccountID, err))
 	}
 	proc, err := conn.New(gateway.ConnectorConfig{AccountID: cfg.AccountID, Secret: secret, APIBase: cfg.APIBase,
-		AttemptTimeout: s.processorTimeout() / attemptsPerCall})
+		AttemptTimeout: s.processorTimeout() / attemptsPerCall, Log: s.log()})
 	if err != nil {
 		return nil, gateway.Internal(fmt.Errorf("account %s: build the %s processor: %w", cfg.AccountID, cfg.Processor, err))
 	}
