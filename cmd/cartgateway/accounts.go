@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -29,6 +31,9 @@ type accountsCmd struct {
 	KeyAdd    accountsKeyAddCmd    `cmd:"" name:"key-add" help:"Add a key to an account."`
 	KeyRevoke accountsKeyRevokeCmd `cmd:"" name:"key-revoke" help:"Revoke a key of an account."`
 	SetMax    accountsSetMaxCmd    `cmd:"" name:"set-max-amount" help:"Set an account's largest charge or authorization."`
+
+	SetProcessor       accountsSetProcessorCmd       `cmd:"" name:"set-processor" help:"Give an account its live processor (e.g. Stripe) and its secret key."`
+	RotateProcessorKey accountsRotateProcessorKeyCmd `cmd:"" name:"rotate-processor-key" help:"Replace the secret key of an account's live processor."`
 }
 
 func (accountsCmd) Help() string {
@@ -241,4 +246,95 @@ func formatMoney(amount int64, currency string) string {
 		return money.Format(amount, c) + " " + c.Code
 	}
 	return strconv.FormatInt(amount, 10) + " " + currency + " (minor units)"
+}
+
+type accountsSetProcessorCmd struct {
+	storeFlags    `embed:""`
+	Account       string `name:"account" required:"" placeholder:"ID" help:"Account id."`
+	Processor     string `name:"processor" required:"" placeholder:"NAME" help:"Live processor: stripe."`
+	SecretKeyFile string `name:"secret-key-file" required:"" type:"existingfile" placeholder:"FILE" help:"File holding the processor's secret key (e.g. Stripe's sk_live_…); stored encrypted, never shown again."`
+	APIBase       string `name:"api-base" placeholder:"URL" help:"The processor's API address (https; http only to loopback, e.g. stripe-mock in tests); default the processor's own."`
+}
+
+func (accountsSetProcessorCmd) Help() string {
+	return `The account's live keys then charge, authorize, capture, refund and void at
+the processor. The secret key is read from a file (never from the command
+line, which other users can see), stored encrypted with a key derived from the
+server secret, and never printed or logged; only its last 4 characters are
+shown. Setting again replaces the processor and its key.
+
+Examples:
+  cartgateway accounts set-processor --account 7769 --processor stripe --secret-key-file /etc/cartgateway/stripe-7769.key
+  cartgateway accounts set-processor --account 7769 --processor stripe --secret-key-file test.key --api-base http://127.0.0.1:12111`
+}
+
+func (c *accountsSetProcessorCmd) Run(e *env) error {
+	secret, err := readSecretKeyFile(c.SecretKeyFile)
+	if err != nil {
+		return err
+	}
+	return withService(e.ctx, &c.storeFlags, mustExist, func(s *service.Service) error {
+		cfg, err := s.SetProcessor(e.ctx, service.ProcessorSettings{AccountID: c.Account, Processor: c.Processor, Secret: secret, APIBase: c.APIBase})
+		if err != nil {
+			return accountError(err, c.Account)
+		}
+		printProcessor(e, cfg)
+		return nil
+	})
+}
+
+type accountsRotateProcessorKeyCmd struct {
+	storeFlags    `embed:""`
+	Account       string `name:"account" required:"" placeholder:"ID" help:"Account id."`
+	SecretKeyFile string `name:"secret-key-file" required:"" type:"existingfile" placeholder:"FILE" help:"File holding the new secret key; stored encrypted, never shown again."`
+}
+
+func (accountsRotateProcessorKeyCmd) Help() string {
+	return `Replaces the secret key of the account's live processor, keeping the processor
+and its API address. Roll a Stripe key in Stripe's dashboard, run this with the
+new key, then let the old one expire. A running server uses the new key from
+its next operation on the account.
+
+Example:
+  cartgateway accounts rotate-processor-key --account 7769 --secret-key-file /etc/cartgateway/stripe-7769.key`
+}
+
+func (c *accountsRotateProcessorKeyCmd) Run(e *env) error {
+	secret, err := readSecretKeyFile(c.SecretKeyFile)
+	if err != nil {
+		return err
+	}
+	return withService(e.ctx, &c.storeFlags, mustExist, func(s *service.Service) error {
+		cfg, err := s.RotateProcessorSecret(e.ctx, c.Account, secret)
+		if err != nil {
+			if gateway.AsError(err).Code == "processor-not-configured" {
+				return err
+			}
+			return accountError(err, c.Account)
+		}
+		printProcessor(e, cfg)
+		return nil
+	})
+}
+
+// readSecretKeyFile reads a processor's secret key from its file.
+func readSecretKeyFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	secret := strings.TrimSpace(string(b))
+	if secret == "" {
+		return "", fmt.Errorf("--secret-key-file %s is empty", path)
+	}
+	return secret, nil
+}
+
+func printProcessor(e *env, cfg gateway.ProcessorConfig) {
+	base := cfg.APIBase
+	if base == "" {
+		base = "(the processor's own)"
+	}
+	fmt.Fprintf(e.stdout, "account_id: %s\nprocessor: %s\nsecret_key: …%s (stored encrypted)\napi_base: %s\n",
+		cfg.AccountID, cfg.Processor, cfg.SecretHint, base)
 }
