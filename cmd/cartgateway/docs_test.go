@@ -215,6 +215,19 @@ func sourceErrorCodes(t *testing.T) map[string]string {
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.ValueSpec:
+				// The gateway's decline codes: the keys of codes.go's
+				// declineMessages, which processors map their declines to.
+				for i, name := range n.Names {
+					if lit, ok := valueAt(n, i).(*ast.CompositeLit); ok && name.Name == "declineMessages" {
+						for _, elt := range lit.Elts {
+							if kv, ok := elt.(*ast.KeyValueExpr); ok {
+								if s, ok := str(kv.Key); ok {
+									add(s, kv.Pos())
+								}
+							}
+						}
+					}
+				}
 				for i, name := range n.Names {
 					if i < len(n.Values) && strings.HasPrefix(name.Name, "Code") {
 						if s, ok := str(n.Values[i]); ok {
@@ -307,6 +320,13 @@ func sourceErrorCodes(t *testing.T) map[string]string {
 	return codes
 }
 
+func valueAt(spec *ast.ValueSpec, i int) ast.Expr {
+	if i < len(spec.Values) {
+		return spec.Values[i]
+	}
+	return nil
+}
+
 // documentedCodes reads the codes in the first column of docs/api.md's
 // error code tables; a row `invalid-<field>` stands for one code per field
 // its last column names.
@@ -334,7 +354,8 @@ func documentedCodes(t *testing.T) map[string]bool {
 func TestDocsListEveryErrorCode(t *testing.T) {
 	codes := sourceErrorCodes(t)
 	for _, want := range []string{"invalid-json", "payment-not-found", "card-declined", "missing-order-id", "invalid-threeds-cavv",
-		"invalid-authorized-payment-id", "rate-limited", "not-found", "method-not-allowed", "expired-card", "invalid-key"} {
+		"invalid-authorized-payment-id", "rate-limited", "not-found", "method-not-allowed", "expired-card", "invalid-key",
+		"try-again-later", "invalid-processor-secret"} {
 		if _, ok := codes[want]; !ok {
 			t.Errorf("the source scan misses %s; it found %v", want, slices.Sorted(func(yield func(string) bool) {
 				for c := range codes {

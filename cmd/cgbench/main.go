@@ -47,7 +47,7 @@ Flags:
 
 // allScenarios is the default run, in order. healthz always runs first: it
 // is the ceiling the others are compared with.
-var allScenarios = []string{"healthz", "charge", scenarioSlowNeighbour, scenarioDuringSettle, "authorize-capture", "refund", "lookup", "checkout", "mixed"}
+var allScenarios = []string{"healthz", "charge", scenarioSlowNeighbour, scenarioSlowLiveNeighbour, scenarioDuringSettle, "authorize-capture", "refund", "lookup", "checkout", "mixed"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -224,6 +224,17 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			b.neighbourHeader = authHeader(neighbourAccountID, neighbourKey)
 		}
+		if slices.Contains(c.scenarios, scenarioSlowLiveNeighbour) {
+			stripeURL, stopStripe, err := slowStripe()
+			if err != nil {
+				return err
+			}
+			defer stopStripe()
+			if err := setUpLiveNeighbour(ctx, bin, db, dir, stripeURL); err != nil {
+				return err
+			}
+			b.liveNeighbourHeader = authHeader(liveNeighbourAccountID, liveNeighbourKey)
+		}
 		if srv, err = startServer(ctx, bin, db, c.serverArgs, stderr); err != nil {
 			return err
 		}
@@ -234,6 +245,10 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	for _, name := range c.scenarios {
+		if name == scenarioSlowLiveNeighbour && b.liveNeighbourHeader == nil {
+			fmt.Fprintf(stderr, "cgbench: %s skipped: it needs a server that cgbench starts\n", name)
+			continue
+		}
 		fmt.Fprintf(stderr, "cgbench: %s for %s with %d connections (%s)\n", name, c.duration, c.conns, c.driver)
 		res, err := b.run(ctx, name)
 		if err != nil {

@@ -38,13 +38,9 @@ type slowLoad struct {
 	lastErr          string
 }
 
-func (b *bench) startSlowLoad(ctx context.Context) *slowLoad {
+func (b *bench) startSlowLoad(ctx context.Context, header http.Header, cardNumber string) *slowLoad {
 	ctx, cancel := context.WithCancel(ctx)
 	l := &slowLoad{cancel: cancel}
-	header := b.header.Clone()
-	if b.neighbourHeader != nil {
-		header = b.neighbourHeader
-	}
 	client := &http.Client{Timeout: 30 * time.Second}
 	for w := range slowNeighbours {
 		l.wg.Add(1)
@@ -53,7 +49,7 @@ func (b *bench) startSlowLoad(ctx context.Context) *slowLoad {
 			for n := 0; ctx.Err() == nil; n++ {
 				body, _ := json.Marshal(paymentBody{
 					FirstName: "Slow", LastName: "Neighbour", Email: "slow@example.com", Address: "1 Main St",
-					Zip: "10001", Country: "US", Amount: 1000, CardNumber: slowCard, CVV: "123",
+					Zip: "10001", Country: "US", Amount: 1000, CardNumber: cardNumber, CVV: "123",
 					ExpiryMonth: 10, ExpiryYear: expiryYear, OrderID: fmt.Sprintf("cgb-slow-%d-%d-%d", b.seed, w, n),
 				})
 				// The requests are not cut off when the load stops: a
@@ -94,14 +90,24 @@ func (l *slowLoad) stop() {
 
 // slowNeighbour runs the charge scenario beside the slow load.
 func (b *bench) slowNeighbour(ctx context.Context) (result, error) {
-	load := b.startSlowLoad(ctx)
+	header := b.header.Clone()
+	if b.neighbourHeader != nil {
+		header = b.neighbourHeader
+	}
+	return b.neighbourRun(ctx, scenarioSlowNeighbour, header, slowCard)
+}
+
+// neighbourRun runs the charge scenario beside slow charges of cardNumber
+// by the account of header.
+func (b *bench) neighbourRun(ctx context.Context, scenario string, header http.Header, cardNumber string) (result, error) {
+	load := b.startSlowLoad(ctx, header, cardNumber)
 	// Let every neighbour claim its first charge before the clock starts.
 	time.Sleep(200 * time.Millisecond)
 	res, err := b.runCharge(ctx)
 	load.stop()
-	res.Scenario = scenarioSlowNeighbour
-	fmt.Fprintf(b.log, "cgbench: %s: %d slow-card charges of the neighbour answered, %d failed\n",
-		scenarioSlowNeighbour, load.answered.Load(), load.failed.Load())
+	res.Scenario = scenario
+	fmt.Fprintf(b.log, "cgbench: %s: %d slow charges of the neighbour answered, %d failed\n",
+		scenario, load.answered.Load(), load.failed.Load())
 	if n := load.failed.Load(); n > 0 && err == nil {
 		res.Errors += n
 		if res.ErrorKinds == nil {

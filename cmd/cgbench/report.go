@@ -127,9 +127,9 @@ func (r *report) writeTable(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "server: %s, db %s; driver %s, %s per scenario, %d connections, seed %d\n", target, r.DB, r.Driver, r.Duration, r.Concurrency, r.Seed)
 	fmt.Fprintln(&b, "latencies in ms, RSS in MB (MiB), the server's CPU time (user+system) per request in µs")
-	fmt.Fprintf(&b, "%-22s %10s %8s %8s %8s %8s %7s %7s %9s %11s %10s\n", "scenario", "req/s", "p50", "p90", "p99", "max", "errors", "429s", "peak_rss", "vs_ceiling", "cpu_us/req")
+	fmt.Fprintf(&b, "%-26s %10s %8s %8s %8s %8s %7s %7s %9s %11s %10s\n", "scenario", "req/s", "p50", "p90", "p99", "max", "errors", "429s", "peak_rss", "vs_ceiling", "cpu_us/req")
 	for _, s := range r.Scenarios {
-		fmt.Fprintf(&b, "%-22s %10.1f %8.2f %8.2f %8.2f %8.2f %7d %7d %9s %11.2f %10.1f\n",
+		fmt.Fprintf(&b, "%-26s %10.1f %8.2f %8.2f %8.2f %8.2f %7d %7d %9s %11.2f %10.1f\n",
 			s.Scenario, s.RequestsPerSec, s.P50ms, s.P90ms, s.P99ms, s.MaxMs, s.Errors, s.Limited, mb(s.PeakRSS), s.VsCeiling, s.CPUPerRequest)
 	}
 	for _, s := range r.Scenarios {
@@ -150,6 +150,10 @@ func (r *report) writeTable(w io.Writer) error {
 	if plain, during := r.find("charge"), r.find(scenarioDuringSettle); plain != nil && during != nil && plain.P99ms > 0 {
 		fmt.Fprintf(&b, "%s: p99 %.2f ms against charge's %.2f ms (%.1f×), %d errors; %s\n",
 			scenarioDuringSettle, during.P99ms, plain.P99ms, during.P99ms/plain.P99ms, during.Errors, during.Note)
+	}
+	if plain, beside := r.find("charge"), r.find(scenarioSlowLiveNeighbour); plain != nil && beside != nil && plain.RequestsPerSec > 0 {
+		fmt.Fprintf(&b, "%s: %.0f%% of charge's rate, with %d live charges of another account in flight at a Stripe that answers in %s\n",
+			scenarioSlowLiveNeighbour, 100*beside.RequestsPerSec/plain.RequestsPerSec, slowNeighbours, slowStripeDelay)
 	}
 	if r.ServerVmHWM > 0 {
 		fmt.Fprintf(&b, "server VmHWM (peak RSS over its life): %s MB\n", mb(r.ServerVmHWM))

@@ -76,6 +76,9 @@ type bench struct {
 	// settle is the command that settles the server's database now
 	// (cartgateway settle --db ...); nil against -target.
 	settle []string
+	// liveNeighbourHeader authenticates the live neighbour, whose Stripe
+	// is slow (nil against -target).
+	liveNeighbourHeader http.Header
 }
 
 // runCharge runs the charge scenario with the run's driver.
@@ -101,6 +104,9 @@ func (b *bench) run(ctx context.Context, name string) (result, error) {
 		return b.slowNeighbour(ctx)
 	case scenarioDuringSettle:
 		return b.duringSettle(ctx)
+	}
+	if name == scenarioSlowLiveNeighbour {
+		return b.slowLiveNeighbour(ctx)
 	}
 	if b.wrk != "" {
 		return b.runWrk(ctx, name)
