@@ -41,6 +41,11 @@ if ! command -v staticcheck >/dev/null; then
 fi
 staticcheck ./...
 
+echo "== stripe-mock for the live connector's tests"
+if ! command -v stripe-mock >/dev/null; then
+  go install github.com/stripe/stripe-mock@v0.203.0 || echo "WARNING: no stripe-mock: the Stripe connector's tests skip" >&2
+fi
+
 echo "== PostgreSQL for the tests"
 if [ -z "${CARTGATEWAY_TEST_POSTGRES:-}" ]; then
   source scripts/postgres.sh
@@ -58,8 +63,8 @@ echo "== go test -race (SQLite; store contract and process tests also on Postgre
 go test -race -count=1 ./...
 
 if [ -n "${CARTGATEWAY_TEST_POSTGRES:-}" ]; then
-  echo "== go test -race: HTTP-level API and hosted checkout suites (the browser's too) on PostgreSQL"
-  CARTGATEWAY_TEST_BACKEND=postgres go test -race -count=1 ./internal/httpapi/... ./internal/checkout/...
+  echo "== go test -race: HTTP-level API, hosted checkout (the browser's too) and live connector suites on PostgreSQL"
+  CARTGATEWAY_TEST_BACKEND=postgres go test -race -count=1 ./internal/httpapi/... ./internal/checkout/... ./internal/processor/...
 fi
 
 echo "== benchmark command, quick mode (checks that it works; figures in docs/performance.md)"

@@ -12,7 +12,7 @@ import (
 	"github.com/cartgateway/cartgateway/internal/gateway"
 )
 
-// Live processors are per account (ADR 12): an operator gives an account a
+// Live processors are per account (ADR 13): an operator gives an account a
 // connector and its credentials (SetProcessor), sealed in the store; the
 // service builds the account's processor from them when a live operation
 // needs it, and keeps it while the configuration stays the same.

@@ -13,7 +13,7 @@ import (
 )
 
 // Resolve tells what became of an operation whose answer was lost,
-// asking Stripe only what it answers consistently (ADR 12): an object by
+// asking Stripe only what it answers consistently (ADR 13): an object by
 // its id, a PaymentIntent's refunds, and the idempotency keys themselves.
 // It never guesses: when Stripe cannot tell yet, it returns an error and
 // the operation stays pending for the reconciler's next run.
@@ -52,14 +52,30 @@ func (p *Processor) resolveAuthorization(ctx context.Context, req gateway.Resolv
 		// The fence took the key: the original never ran. The fence holds
 		// nothing (it is never confirmed); cancelling it only tidies up.
 		p.cancelQuietly(ctx, fence.ID, t.ID)
-		p.log.Info("stripe never received the request: recorded as not done", "reference", t.ID)
-		return gateway.Resolution{Received: false}, nil
+		if time.Since(t.CreatedAt) < keyLifetime {
+			p.log.Info("stripe never received the request: recorded as not done", "reference", t.ID)
+			return gateway.Resolution{Received: false}, nil
+		}
+		// Stripe forgets keys after a day: the key may have been free
+		// again, so the intents themselves decide.
+		return p.resolveByIntent(ctx, t)
 	}
 	if kind, e := classify(err); kind != unknown || e == nil || e.Type != sg.ErrorTypeIdempotency {
 		// The fence neither ran nor met the original (a 409: the original
 		// is still running; a 5xx, the network): try again later.
 		return gateway.Resolution{}, fmt.Errorf("stripe: fence for %s: %s", t.ID, describeError(err))
 	}
+	return p.resolveByIntent(ctx, t)
+}
+
+// keyLifetime is how long Stripe keeps an idempotency key (24 hours), less
+// a margin for clocks.
+const keyLifetime = 23 * time.Hour
+
+// resolveByIntent reads the outcome of a charge or authorization from its
+// intent, once the request is known to have run (or the key to have
+// expired).
+func (p *Processor) resolveByIntent(ctx context.Context, t gateway.Transaction) (gateway.Resolution, error) {
 	pi, err := p.findIntent(ctx, t)
 	if err != nil {
 		return gateway.Resolution{}, err
