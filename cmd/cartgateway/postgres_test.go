@@ -289,6 +289,9 @@ func TestMigrateDataToPostgres(t *testing.T) {
 	_ = gw.cmd.Process.Signal(os.Interrupt)
 	_ = gw.cmd.Wait()
 
+	runCmd(t, "accounts", "set-processor", "--db", lite, "--account", testAccount, "--processor", "stripe",
+		"--secret-key-file", writeKey(t, "stripe.key", "sk_test_movedWithTheData1234"), "--api-base", "http://127.0.0.1:12111")
+
 	out := runCmd(t, "migrate-data", "--from", lite, "--to", pg)
 	for _, want := range []string{"payments", "7 rows", "transactions", "verified"} {
 		if !strings.Contains(out, want) {
@@ -308,5 +311,11 @@ func TestMigrateDataToPostgres(t *testing.T) {
 	}
 	if a := call(t, moved.url, "/payment/refund", fmt.Sprintf(`{"payment_id":%q,"amount":900}`, ids[0])); a.status != 200 {
 		t.Errorf("refund on PostgreSQL after the move: %d %s", a.status, a.raw)
+	}
+	// The live processor's configuration moved with the data.
+	out = runCmd(t, "accounts", "rotate-processor-key", "--db", pg, "--account", testAccount,
+		"--secret-key-file", writeKey(t, "stripe2.key", "sk_test_rotatedAfterTheMove5678"))
+	if !strings.Contains(out, "processor: stripe") || !strings.Contains(out, "api_base: http://127.0.0.1:12111") {
+		t.Errorf("the processor configuration did not move:\n%s", out)
 	}
 }
