@@ -234,9 +234,9 @@ func intentResult(pi *sg.PaymentIntent) (res gateway.AuthorizationResult, known 
 	// says why); requires_action or canceled: not approved.
 	e := pi.LastPaymentError
 	if e == nil {
-		e = &sg.Error{Type: sg.ErrorTypeCard, Code: "authentication_required"}
-		if pi.Status == sg.PaymentIntentStatusCanceled {
-			e.Code = "card_declined"
+		e = &sg.Error{Type: sg.ErrorTypeCard, Code: "card_declined"}
+		if pi.Status == sg.PaymentIntentStatusRequiresAction {
+			e.Code = "authentication_required"
 		}
 	}
 	return declineResult(e, pi.ID), true
