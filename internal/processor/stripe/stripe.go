@@ -165,7 +165,10 @@ func (p *Processor) Authorize(ctx context.Context, req gateway.AuthorizationRequ
 
 func paymentMethodParams(req gateway.AuthorizationRequest) *sg.PaymentMethodCreateParams {
 	c := req.Customer
-	name := strings.TrimSpace(c.FirstName + " " + c.LastName)
+	name := req.CardholderName // the name on the card, when the hosted page asked for it
+	if name == "" {
+		name = strings.TrimSpace(c.FirstName + " " + c.LastName)
+	}
 	return &sg.PaymentMethodCreateParams{
 		Params: params(req.Reference, "-payment-method"),
 		Type:   sg.String("card"),
