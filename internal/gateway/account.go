@@ -19,6 +19,12 @@ type Account struct {
 	// MaxAmount is the largest charge or authorization, in minor units;
 	// zero means DefaultMaxAmount.
 	MaxAmount int64
+	// DuplicateWindow is the account's own duplicate-check window: zero
+	// is the server's, a negative value turns the check off.
+	DuplicateWindow time.Duration
+	// Require2FA makes every user of the account sign in to the portal
+	// with a TOTP code.
+	Require2FA bool
 }
 
 // MaxActiveKeys bounds an account's active keys: authentication compares
@@ -53,6 +59,9 @@ type Key struct {
 	Hint        string // the last 4 characters, to tell keys apart in listings
 	CreatedAt   time.Time
 	RevokedAt   time.Time // zero while active
+	// LastUsedAt is when the key last authenticated a request, to about a
+	// minute (zero: never).
+	LastUsedAt time.Time
 }
 
 // HashKey is the stored form of a private key.

@@ -77,6 +77,21 @@ type ReadTx interface {
 	CheckoutSession(ctx context.Context, accountID string, env Environment, id string) (CheckoutSession, error)
 	// ProcessorConfig is an account's live processor, or ErrNotFound.
 	ProcessorConfig(ctx context.Context, accountID string) (ProcessorConfig, error)
+	// CheckoutSessions lists an account and environment's sessions
+	// newest first (by CreatedAt, then ID), at most f.Limit.
+	CheckoutSessions(ctx context.Context, f CheckoutFilter) ([]CheckoutSession, error)
+	// PaymentDays adds up an account and environment's payments made at or
+	// after from, per day (UTC), oldest day first; days without payments
+	// are left out.
+	PaymentDays(ctx context.Context, accountID string, env Environment, from time.Time) ([]PaymentDay, error)
+	// User finds a user by id.
+	User(ctx context.Context, id string) (User, error)
+	// UserByEmail finds a user by (lower-cased) email.
+	UserByEmail(ctx context.Context, email string) (User, error)
+	// Users lists an account's users by email.
+	Users(ctx context.Context, accountID string) ([]User, error)
+	// PortalSession finds a session by its token's hash.
+	PortalSession(ctx context.Context, tokenHash []byte) (PortalSession, error)
 }
 
 // LedgerPosition is a place in the ledger's commit order; the zero value is
@@ -191,6 +206,31 @@ type Tx interface {
 	// validation and UpdatedAt if the stored version is still s.Version,
 	// and stores s.Version+1; otherwise it fails with ErrConflict.
 	UpdateCheckoutSession(ctx context.Context, s CheckoutSession) error
+	// SetAccountSettings writes an account's name, duplicate window and
+	// 2FA requirement; ErrNotFound for an unknown account.
+	SetAccountSettings(ctx context.Context, a Account) error
+	// RecordKeyUse moves a key's LastUsedAt forward to at (never back).
+	RecordKeyUse(ctx context.Context, keyID string, at time.Time) error
+	// InsertUser fails with ErrConflict when the email exists.
+	InsertUser(ctx context.Context, u User) error
+	// UpdateUser writes a user's role, password, TOTP fields and
+	// UpdatedAt; ErrNotFound if there is no such user.
+	UpdateUser(ctx context.Context, u User) error
+	// DeleteUser deletes a user and every session of theirs; ErrNotFound
+	// if there is no such user.
+	DeleteUser(ctx context.Context, id string) error
+	InsertPortalSession(ctx context.Context, s PortalSession) error
+	// UpdatePortalSession writes a session's stage, LastSeenAt and
+	// ExpiresAt; ErrNotFound if it no longer exists (signed out).
+	UpdatePortalSession(ctx context.Context, s PortalSession) error
+	// DeletePortalSession deletes one session (no error if it is gone).
+	DeletePortalSession(ctx context.Context, tokenHash []byte) error
+	// DeleteUserSessions deletes every session of a user but the one of
+	// keep (nil: all).
+	DeleteUserSessions(ctx context.Context, userID string, keep []byte) error
+	// DeleteEndedSessions deletes at most limit sessions whose absolute
+	// end is at or before t.
+	DeleteEndedSessions(ctx context.Context, t time.Time, limit int) error
 }
 
 // AuditEntry records one state change: who (Actor: "key:<key id>" for the
@@ -207,6 +247,9 @@ type AuditEntry struct {
 	ObjectID    string
 	RequestID   string
 	Detail      string
+	// ClientIP is the address of the browser a portal action came from
+	// (empty for the API and operator commands).
+	ClientIP string
 }
 
 // AuditFilter selects audit entries; zero fields match everything.

@@ -14,6 +14,8 @@ import (
 var copyTables = []struct{ name, order string }{
 	{"accounts", "id"},
 	{"api_keys", "id"},
+	{"users", "id"},
+	{"portal_sessions", "token_hash"},
 	{"products", "account_id, environment, codename"},
 	{"checkout_sessions", "id"},
 	{"payments", "id"},

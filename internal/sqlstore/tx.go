@@ -157,8 +157,8 @@ func notFoundOr(err error) error {
 func (t *tx) Account(ctx context.Context, id string) (gateway.Account, error) {
 	var a gateway.Account
 	var created string
-	err := t.queryRow(ctx, ("SELECT id, name, currency, created_at, max_amount FROM accounts WHERE id = ?"), id).
-		Scan(&a.ID, &a.Name, &a.Currency, &created, &a.MaxAmount)
+	err := t.queryRow(ctx, "SELECT "+accountColumns+" FROM accounts WHERE id = ?", id).
+		Scan(accountDest(&a, &created)...)
 	if err != nil {
 		return a, notFoundOr(err)
 	}
@@ -166,8 +166,14 @@ func (t *tx) Account(ctx context.Context, id string) (gateway.Account, error) {
 	return a, err
 }
 
+const accountColumns = "id, name, currency, created_at, max_amount, duplicate_window_ms, require_2fa"
+
+func accountDest(a *gateway.Account, created *string) []any {
+	return []any{&a.ID, &a.Name, &a.Currency, created, &a.MaxAmount, (*durationMS)(&a.DuplicateWindow), (*intBool)(&a.Require2FA)}
+}
+
 func (t *tx) Accounts(ctx context.Context) ([]gateway.Account, error) {
-	rows, err := t.query(ctx, ("SELECT id, name, currency, created_at, max_amount FROM accounts ORDER BY created_at, id"))
+	rows, err := t.query(ctx, "SELECT "+accountColumns+" FROM accounts ORDER BY created_at, id")
 	if err != nil {
 		return nil, gateway.Internal(err)
 	}
@@ -176,7 +182,7 @@ func (t *tx) Accounts(ctx context.Context) ([]gateway.Account, error) {
 	for rows.Next() {
 		var a gateway.Account
 		var created string
-		if err := rows.Scan(&a.ID, &a.Name, &a.Currency, &created, &a.MaxAmount); err != nil {
+		if err := rows.Scan(accountDest(&a, &created)...); err != nil {
 			return nil, gateway.Internal(err)
 		}
 		if a.CreatedAt, err = parseTime(created); err != nil {
@@ -188,8 +194,8 @@ func (t *tx) Accounts(ctx context.Context) ([]gateway.Account, error) {
 }
 
 func (t *tx) CreateAccount(ctx context.Context, a gateway.Account) error {
-	_, err := t.exec(ctx, "INSERT INTO accounts (id, name, currency, created_at, max_amount) VALUES (?, ?, ?, ?, ?)",
-		a.ID, a.Name, a.Currency, formatTime(a.CreatedAt), a.MaxAmount)
+	_, err := t.exec(ctx, "INSERT INTO accounts ("+accountColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		a.ID, a.Name, a.Currency, formatTime(a.CreatedAt), a.MaxAmount, durationMS(a.DuplicateWindow).value(), boolInt(a.Require2FA))
 	return err
 }
 
@@ -202,12 +208,12 @@ func (t *tx) SetAccountMaxAmount(ctx context.Context, accountID string, max int6
 }
 
 func (t *tx) Keys(ctx context.Context, accountID string) ([]gateway.Key, error) {
-	return t.keys(ctx, `SELECT id, account_id, environment, hash, hint, created_at, revoked_at
+	return t.keys(ctx, `SELECT id, account_id, environment, hash, hint, created_at, revoked_at, last_used_at
 		FROM api_keys WHERE account_id = ? ORDER BY created_at, id`, accountID)
 }
 
 func (t *tx) ActiveKeys(ctx context.Context, accountID string) ([]gateway.Key, error) {
-	return t.keys(ctx, `SELECT id, account_id, environment, hash, hint, created_at, revoked_at
+	return t.keys(ctx, `SELECT id, account_id, environment, hash, hint, created_at, revoked_at, last_used_at
 		FROM api_keys WHERE account_id = ? AND revoked_at IS NULL ORDER BY created_at, id`, accountID)
 }
 
@@ -221,8 +227,8 @@ func (t *tx) keys(ctx context.Context, query, accountID string) ([]gateway.Key, 
 	for rows.Next() {
 		var k gateway.Key
 		var created string
-		var revoked sql.NullString
-		if err := rows.Scan(&k.ID, &k.AccountID, &k.Environment, &k.Hash, &k.Hint, &created, &revoked); err != nil {
+		var revoked, used sql.NullString
+		if err := rows.Scan(&k.ID, &k.AccountID, &k.Environment, &k.Hash, &k.Hint, &created, &revoked, &used); err != nil {
 			return nil, gateway.Internal(err)
 		}
 		if k.CreatedAt, err = parseTime(created); err != nil {
@@ -230,6 +236,11 @@ func (t *tx) keys(ctx context.Context, query, accountID string) ([]gateway.Key, 
 		}
 		if revoked.Valid {
 			if k.RevokedAt, err = parseTime(revoked.String); err != nil {
+				return nil, gateway.Internal(err)
+			}
+		}
+		if used.Valid {
+			if k.LastUsedAt, err = parseTime(used.String); err != nil {
 				return nil, gateway.Internal(err)
 			}
 		}
@@ -590,8 +601,8 @@ func placeholders(n int) string {
 }
 
 func (t *tx) AppendAudit(ctx context.Context, e gateway.AuditEntry) error {
-	_, err := t.exec(ctx, `INSERT INTO audit_log (id, at, actor, action, account_id, environment, object_id, request_id, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, formatTime(e.At), e.Actor, e.Action, e.AccountID, string(e.Environment), e.ObjectID, e.RequestID, e.Detail)
+	_, err := t.exec(ctx, `INSERT INTO audit_log (id, at, actor, action, account_id, environment, object_id, request_id, detail, client_ip)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, formatTime(e.At), e.Actor, e.Action, e.AccountID, string(e.Environment), e.ObjectID, e.RequestID, e.Detail, e.ClientIP)
 	return err
 }
 
@@ -611,7 +622,7 @@ func auditQuery(where, order string, f gateway.AuditFilter) (string, []any) {
 }
 
 func (t *tx) AuditLog(ctx context.Context, f gateway.AuditFilter) ([]gateway.AuditEntry, error) {
-	q, args := auditQuery("SELECT id, at, actor, action, account_id, environment, object_id, request_id, detail FROM audit_log WHERE at >= ?", "at, seq", f)
+	q, args := auditQuery("SELECT id, at, actor, action, account_id, environment, object_id, request_id, detail, client_ip FROM audit_log WHERE at >= ?", "at, seq", f)
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, gateway.Internal(err)
@@ -621,7 +632,7 @@ func (t *tx) AuditLog(ctx context.Context, f gateway.AuditFilter) ([]gateway.Aud
 	for rows.Next() {
 		var e gateway.AuditEntry
 		var at string
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.AccountID, &e.Environment, &e.ObjectID, &e.RequestID, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.AccountID, &e.Environment, &e.ObjectID, &e.RequestID, &e.Detail, &e.ClientIP); err != nil {
 			return nil, gateway.Internal(err)
 		}
 		if e.At, err = parseTime(at); err != nil {

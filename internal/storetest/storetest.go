@@ -51,6 +51,11 @@ func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
 		{"checkout_sessions", testCheckoutSessions},
 		{"checkout_session_compare_and_set", testCheckoutSessionCAS},
 		{"processor_configs", testProcessorConfigs},
+		{"users", testUsers},
+		{"portal_sessions", testPortalSessions},
+		{"account_settings", testAccountSettings},
+		{"checkout_listing", testCheckoutListing},
+		{"payment_days", testPaymentDays},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
