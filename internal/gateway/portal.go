@@ -32,7 +32,7 @@ func ParseRole(s string) (Role, bool) {
 type Permission string
 
 const (
-	PermViewPayments   Permission = "payments.view"   // dashboard, payments, checkouts, CSV export
+	PermViewPayments   Permission = "payments.view"    // dashboard, payments, checkouts, CSV export
 	PermOperate        Permission = "payments.operate" // capture, refund, void
 	PermManageProducts Permission = "products.manage"
 	PermManageKeys     Permission = "keys.manage"

@@ -132,11 +132,15 @@ func testPortalSessions(t *testing.T, s gateway.Store) {
 		return tx.InsertPortalSession(ctx, portalSession("four", "U1", at(24*time.Hour)))
 	})
 	// Ended sessions: "one" ended 12 h after at(0); "four" has not.
-	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.DeleteEndedSessions(ctx, at(13*time.Hour), 100) })
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		return tx.DeleteEndedSessions(ctx, at(13*time.Hour), 100)
+	})
 	if exists("one") || !exists("four") {
 		t.Errorf("after DeleteEndedSessions: one %t (ended), four %t", exists("one"), exists("four"))
 	}
-	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.DeletePortalSession(ctx, gateway.SessionTokenHash("four")) })
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		return tx.DeletePortalSession(ctx, gateway.SessionTokenHash("four"))
+	})
 	if exists("four") {
 		t.Error("a deleted session is still there")
 	}
