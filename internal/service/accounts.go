@@ -187,7 +187,7 @@ func (s *Service) Authenticate(ctx context.Context, accountID, secret, environme
 	key := cacheKey(accountID, secret)
 	if s.AuthCacheTTL > 0 {
 		if caller, ok := s.auth.get(key, s.now()); ok {
-			return checkEnvironment(caller, environment)
+			return s.used(checkEnvironment(caller, environment))
 		}
 	}
 	var caller Caller
@@ -224,7 +224,16 @@ func (s *Service) Authenticate(ctx context.Context, accountID, secret, environme
 	if s.AuthCacheTTL > 0 {
 		s.auth.put(key, caller, s.now().Add(s.AuthCacheTTL))
 	}
-	return checkEnvironment(caller, environment)
+	return s.used(checkEnvironment(caller, environment))
+}
+
+// used notes the use of the key that authenticated c, for the portal's
+// "last used" (written down by FlushKeyUse).
+func (s *Service) used(c Caller, err error) (Caller, error) {
+	if err == nil {
+		s.keyUse.note(strings.TrimPrefix(c.Actor, "key:"), s.now())
+	}
+	return c, err
 }
 
 // checkEnvironment refuses a key of the other environment like any invalid

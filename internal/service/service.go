@@ -65,9 +65,17 @@ type Service struct {
 	SettleYield time.Duration
 	// Log receives what the background jobs do (slog.Default if nil).
 	Log *slog.Logger
+	// PortalIdleTimeout ends a portal session unused for this long, and
+	// PortalSessionLife any portal session this long after sign-in
+	// (DefaultPortalIdleTimeout, DefaultPortalSessionLife if zero).
+	PortalIdleTimeout, PortalSessionLife time.Duration
+	// SignInLimits throttle failed portal sign-ins (the defaults if zero).
+	SignInLimits SignInLimits
 
-	auth authCache
-	live liveCache
+	auth   authCache
+	live   liveCache
+	signIn signInThrottle
+	keyUse keyUse
 }
 
 // Defaults of the service's tunables.
@@ -108,8 +116,12 @@ type Caller struct {
 	Account     gateway.Account
 	Environment gateway.Environment
 	RequestID   string
-	// Actor names who acts, for the audit log: "key:<key id>".
+	// Actor names who acts, for the audit log: "key:<key id>", or
+	// "user:<user id>" in the portal.
 	Actor string
+	// ClientIP is the portal user's address: set, each payment operation
+	// is also recorded in the audit log with it.
+	ClientIP string
 }
 
 // Outcome is a payment after an operation and the transaction it created
@@ -286,18 +298,28 @@ func authorizationResult(res gateway.AuthorizationResult, err error) (gateway.Re
 	return gateway.ResultApproved, ""
 }
 
+// duplicateWindow is the duplicate-check window of account a: its own
+// setting, or the server's; zero or less is off.
+func (s *Service) duplicateWindow(a gateway.Account) time.Duration {
+	if a.DuplicateWindow != 0 {
+		return a.DuplicateWindow
+	}
+	return s.DuplicateWindow
+}
+
 func (s *Service) checkDuplicate(ctx context.Context, tx gateway.Tx, c Caller, req PaymentRequest, fingerprint string, now time.Time) error {
-	if s.DuplicateWindow <= 0 {
+	window := s.duplicateWindow(c.Account)
+	if window <= 0 {
 		return nil
 	}
 	dup, err := tx.FindDuplicate(ctx, gateway.DuplicateQuery{
 		AccountID: c.Account.ID, Environment: c.Environment, OrderID: req.OrderID,
-		Amount: req.Amount, Fingerprint: fingerprint, Since: now.Add(-s.DuplicateWindow),
+		Amount: req.Amount, Fingerprint: fingerprint, Since: now.Add(-window),
 	})
 	if err == nil {
 		return gateway.Errorf(gateway.KindConflict, "duplicate-transaction",
 			"A payment for order %s with the same amount and card was made less than %s ago (%s); send an Idempotency-Key to retry safely.",
-			req.OrderID, s.DuplicateWindow, dup)
+			req.OrderID, window, dup)
 	}
 	if !errors.Is(err, gateway.ErrNotFound) {
 		return err
@@ -424,6 +446,15 @@ func (s *Service) change(ctx context.Context, c Caller, txID string, op gateway.
 		}
 		if err := tx.InsertTransaction(ctx, t); err != nil {
 			return err
+		}
+		if c.ClientIP != "" {
+			// A portal user's operation: who asked, from where (the
+			// ledger row says what came of it).
+			if err := tx.AppendAudit(ctx, gateway.AuditEntry{ID: gateway.NewID(), At: now, Actor: t.Actor, Action: "payment." + string(op) + "_requested",
+				AccountID: c.Account.ID, Environment: c.Environment, ObjectID: after.ID, RequestID: c.RequestID, ClientIP: c.ClientIP,
+				Detail: fmt.Sprintf("transaction=%s amount=%d result=%s", t.ID, t.Amount, t.Result)}); err != nil {
+				return err
+			}
 		}
 		out, recorded = outcomeOf(after, t)
 		if !answered {
@@ -607,7 +638,7 @@ func actorOf(ctx context.Context) string {
 // audit records an operator or system change made in tx.
 func (s *Service) audit(ctx context.Context, tx gateway.Tx, action, accountID string, env gateway.Environment, object, detail string) error {
 	return tx.AppendAudit(ctx, gateway.AuditEntry{ID: gateway.NewID(), At: s.now(), Actor: actorOf(ctx), Action: action,
-		AccountID: accountID, Environment: env, ObjectID: object, Detail: detail})
+		AccountID: accountID, Environment: env, ObjectID: object, Detail: detail, RequestID: requestIDOf(ctx), ClientIP: clientIPOf(ctx)})
 }
 
 func paymentNotFound(txID string) error {
