@@ -261,7 +261,7 @@ const DashboardDays = 30
 
 // EnvironmentFigures are one environment's figures on the dashboard.
 type EnvironmentFigures struct {
-	Environment gateway.Environment
+	Environment   gateway.Environment
 	Today, Last30 Figures
 	// Daily is the volume of each day of the period, oldest first.
 	Daily []DayVolume
