@@ -1,9 +1,9 @@
 // Package server mounts the gateway's surfaces side by side over the shared
 // plumbing of internal/web: the JSON API under /payment/ and
 // /hosted/checkout/, the hosted checkout's pages under /checkout/, the
-// operational endpoints /healthz and /metrics, and (as it comes) the
-// Merchant Portal, each with its own error rendering, content
-// types and Content-Security-Policy.
+// Merchant Portal under /portal/, and the operational endpoints /healthz
+// and /metrics, each with its own error rendering, content types and
+// Content-Security-Policy.
 package server
 
 import (
@@ -18,6 +18,7 @@ import (
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/httpapi"
 	"github.com/cartgateway/cartgateway/internal/limit"
+	"github.com/cartgateway/cartgateway/internal/portal"
 	"github.com/cartgateway/cartgateway/internal/service"
 	"github.com/cartgateway/cartgateway/internal/web"
 )
@@ -52,10 +53,12 @@ func New(cfg Config) http.Handler {
 	api := &httpapi.API{Service: cfg.Service, Log: cfg.Log, Web: plumbing, Account: limits.Account, AuthFailures: limits.AuthFailures,
 		CheckoutURL: httpapi.CheckoutURLFromBase(strings.TrimRight(cfg.PublicURL, "/"), checkout.Path)}
 	page := &checkout.Page{Service: cfg.Service, Log: cfg.Log, Web: plumbing}
+	merchants := &portal.Portal{Service: cfg.Service, Log: cfg.Log, Web: plumbing}
 
 	mux := http.NewServeMux()
 	api.Mount(mux)
 	page.Mount(mux)
+	merchants.Mount(mux)
 	// Every route no surface knows answers in the API's format: it is the
 	// surface of machines, which read JSON.
 	mux.Handle("/", api.NotFound(mux))

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -807,4 +808,27 @@ func requestIDOf(ctx context.Context) string {
 func clientIPOf(ctx context.Context) string {
 	ip, _ := ctx.Value(clientIPKey{}).(string)
 	return ip
+}
+
+// ResumeTOTP shows an enrolment again from its sealed secret (after a
+// wrong code), so that the user need not scan a new one.
+func (s *Service) ResumeTOTP(p Portal, sealed string) (TOTPEnrolment, bool) {
+	secret, ok := s.unseal(sealed, "totp-enrol:"+p.User.ID)
+	if !ok {
+		return TOTPEnrolment{}, false
+	}
+	key, err := otp.NewKeyFromURL((&url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + totpIssuer + ":" + p.User.Email,
+		RawQuery: url.Values{"secret": {secret}, "issuer": {totpIssuer}, "algorithm": {"SHA1"}, "digits": {"6"}, "period": {"30"}}.Encode()}).String())
+	if err != nil {
+		return TOTPEnrolment{}, false
+	}
+	img, err := key.Image(200, 200)
+	if err != nil {
+		return TOTPEnrolment{}, false
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return TOTPEnrolment{}, false
+	}
+	return TOTPEnrolment{Secret: secret, URL: key.URL(), QRPNG: buf.Bytes(), Sealed: sealed}, true
 }
