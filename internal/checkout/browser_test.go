@@ -7,135 +7,37 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/cartgateway/cartgateway/internal/apitest"
+	"github.com/cartgateway/cartgateway/internal/browsertest"
 )
 
 // The hosted page in a real browser: Debian's chromium, headless, driven
-// with chromedp, against a real gateway on loopback (SQLite, or PostgreSQL
-// with CARTGATEWAY_TEST_BACKEND=postgres). One browser serves every test
-// of the package; each test opens its own tabs. Without chromium the
-// browser tests are skipped, unless CARTGATEWAY_REQUIRE_TOOLS is set (CI),
-// where they fail.
+// with chromedp (internal/browsertest), against a real gateway on loopback
+// (SQLite, or PostgreSQL with CARTGATEWAY_TEST_BACKEND=postgres). One
+// browser serves every test of the package; each test opens its own tabs.
 
-// browser is the shared browser's context; nil when there is none.
-var browser context.Context
+func TestMain(m *testing.M) { os.Exit(browsertest.Main(m)) }
 
-// chromiumFlags keep a headless chromium from reaching for the network
-// (this machine has none): no background services, updates, sync or QUIC.
-var chromiumFlags = []string{"no-sandbox", "disable-gpu", "disable-quic", "no-first-run", "disable-background-networking",
-	"disable-component-update", "disable-sync", "disable-default-apps", "disable-extensions", "disable-dev-shm-usage",
-	"no-default-browser-check", "hide-scrollbars", "mute-audio"}
-
-func TestMain(m *testing.M) { os.Exit(runWithBrowser(m)) }
-
-func runWithBrowser(m *testing.M) int {
-	path := os.Getenv("CARTGATEWAY_CHROMIUM")
-	if path == "" {
-		path, _ = exec.LookPath("chromium")
-	}
-	if path == "" {
-		if os.Getenv("CARTGATEWAY_REQUIRE_TOOLS") != "" {
-			fmt.Fprintln(os.Stderr, "the browser tests need Debian's chromium (apt-get install chromium): CI must run them")
-			return 1
-		}
-		return m.Run()
-	}
-	dir, err := os.MkdirTemp("", "cartgateway-chromium-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() {
-		// Chromium's child processes may still write there for a moment.
-		for range 50 {
-			if os.RemoveAll(dir) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(path), chromedp.Headless, chromedp.UserDataDir(dir), chromedp.WindowSize(1280, 900)}
-	for _, f := range chromiumFlags {
-		opts = append(opts, chromedp.Flag(f, true))
-	}
-	// A page restored from the back/forward cache is not reloaded, and
-	// chromedp loses track of its document; the back-button test wants to
-	// see what the server answers. (Restored, the form's submit is
-	// answered "paid" anyway: TestPayOnce.)
-	opts = append(opts, chromedp.Flag("disable-features", "BackForwardCache"))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "start chromium:", err)
-		return 1
-	}
-	browser = ctx
-	return m.Run()
-}
-
-// tab opens a new tab of the shared browser for one test.
-func tab(t *testing.T) context.Context {
-	t.Helper()
-	if browser == nil {
-		t.Skip("no chromium (apt-get install chromium); CI runs these tests")
-	}
-	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
-	t.Cleanup(cancel)
-	ctx, cancelTab := chromedp.NewContext(ctx)
-	t.Cleanup(cancelTab)
-	return ctx
-}
+func tab(t *testing.T) context.Context { return browsertest.Tab(t) }
 
 func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
+	browsertest.Do(t, ctx, what, steps...)
 }
 
 func run[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	return v
-}
-
-// artifacts is where the tests leave their screenshots: a folder of their
-// own per backend under $CARTGATEWAY_ARTIFACTS or the temp folder, never
-// in the repository (docs/hosted-checkout.md's are copies).
-func artifacts(t *testing.T) string {
-	t.Helper()
-	root := os.Getenv("CARTGATEWAY_ARTIFACTS")
-	if root == "" {
-		root = filepath.Join(os.TempDir(), "cartgateway-artifacts")
-	}
-	dir := filepath.Join(root, "checkout-"+apitest.Backend())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return browsertest.Run(t, ctx, what, a)
 }
 
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png := run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
-	path := filepath.Join(artifacts(t), name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	browsertest.Screenshot(t, ctx, browsertest.Artifacts(t, "checkout-"+apitest.Backend()), name)
 }
 
 // merchant is the shop's own site, on another origin than the gateway: its

@@ -126,7 +126,10 @@ func (pt *Portal) Mount(mux *http.ServeMux) {
 		label := rt.pattern[strings.IndexByte(rt.pattern, ' ')+1:]
 		mux.Handle(rt.pattern, pt.Web.Guard(pt.Fail, pt.Web.Instrument(label, pt.handle(rt.need, rt.h))))
 	}
-	mux.Handle("GET /portal/assets/{name}", pt.Web.Guard(pt.Fail, pt.Web.Instrument("/portal/assets/{name}", http.HandlerFunc(pt.asset))))
+	for _, name := range []string{"portal.css", "portal.js"} {
+		path := "/portal/assets/" + name
+		mux.Handle("GET "+path, pt.Web.Guard(pt.Fail, pt.Web.Instrument(path, http.HandlerFunc(pt.asset))))
+	}
 	mux.Handle("GET /portal", http.RedirectHandler(Prefix, http.StatusMovedPermanently))
 	mux.Handle(Prefix, pt.Web.Guard(pt.Fail, pt.Web.Instrument("/portal/*", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pt.Fail(w, r, errPageNotFound)

@@ -176,7 +176,7 @@ func (pt *Portal) view(q *request, title, nav string) *view {
 
 // asset serves the portal's stylesheet and script.
 func (pt *Portal) asset(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
+	name := strings.TrimPrefix(r.URL.Path, "/portal/assets/")
 	types := map[string]string{"portal.css": "text/css; charset=utf-8", "portal.js": "text/javascript; charset=utf-8"}
 	ct, ok := types[name]
 	if !ok {
