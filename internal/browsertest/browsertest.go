@@ -74,8 +74,9 @@ func Main(m *testing.M) int {
 	return m.Run()
 }
 
-// Tab opens a new tab of the shared browser for one test, with a minute
-// for everything the test does in it.
+// Tab opens a new tab of the shared browser for one test, in a browser
+// context of its own (its own cookies: another user's session), with 90
+// seconds for everything the test does in it.
 func Tab(t *testing.T) context.Context {
 	t.Helper()
 	if browser == nil {
@@ -83,7 +84,7 @@ func Tab(t *testing.T) context.Context {
 	}
 	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
 	t.Cleanup(cancel)
-	ctx, cancelTab := chromedp.NewContext(ctx)
+	ctx, cancelTab := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancelTab)
 	return ctx
 }

@@ -237,6 +237,9 @@ func newChart(f service.EnvironmentFigures, currency string) chart {
 			peak, peakDay = d.Volume, d.Day
 		}
 	}
+	if peak == 0 {
+		return chart{Summary: "No approved payments in the last 30 days."}
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg viewBox="0 0 %d %d" width="100%%" role="img" aria-labelledby="chart-%s-title" class="chart">`, width, height, f.Environment)
 	fmt.Fprintf(&b, `<title id="chart-%s-title">%s</title>`, f.Environment, template.HTMLEscapeString(envName(f.Environment)+": approved volume per day, last 30 days"))
@@ -254,17 +257,12 @@ func newChart(f service.EnvironmentFigures, currency string) chart {
 		x := float64(left) + float64(i)*slot + slot*0.15
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="bar"><title>%s: %s</title></rect>`,
 			x, float64(height-bottom)-h, slot*0.7, h, d.Day.Format("Jan 2"), template.HTMLEscapeString(formatMoney(d.Volume, currency)))
-		if i%7 == 0 || i == len(days)-1 {
+		if i%7 == 0 || i == len(days)-1 && i%7 >= 4 {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="label">%s</text>`, x, height-6, d.Day.Format("Jan 2"))
 		}
 	}
-	if peak > 0 {
-		fmt.Fprintf(&b, `<text x="%d" y="%d" class="label">max %s</text>`, left, top-4, template.HTMLEscapeString(formatMoney(peak, currency)))
-	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d" class="label">max %s</text>`, left, top-4, template.HTMLEscapeString(formatMoney(peak, currency)))
 	b.WriteString(`</svg>`)
-	summary := "No approved payments in the last 30 days."
-	if peak > 0 {
-		summary = fmt.Sprintf("Busiest day: %s with %s.", peakDay.Format("January 2"), formatMoney(peak, currency))
-	}
+	summary := fmt.Sprintf("Busiest day: %s with %s.", peakDay.Format("January 2"), formatMoney(peak, currency))
 	return chart{SVG: template.HTML(b.String()), Summary: summary} // built from numbers, dates and escaped text
 }

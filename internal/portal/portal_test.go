@@ -238,10 +238,14 @@ func TestCSRF(t *testing.T) {
 	other := signedIn(t, s, "", "admin2@example.com", gateway.RoleAdmin)
 	before := s.Count(t, "api_keys")
 	for name, send := range map[string]func() page{
-		"no token":            func() page { return c.post("/portal/keys", url.Values{"environment": {"sandbox"}}) },
-		"another session's":   func() page { return c.post("/portal/keys", other.form("environment", "sandbox")) },
-		"a cross-site origin": func() page { return c.post("/portal/keys", c.form("environment", "sandbox"), "Origin", "https://evil.example") },
-		"cross-site fetch":    func() page { return c.post("/portal/keys", c.form("environment", "sandbox"), "Sec-Fetch-Site", "cross-site") },
+		"no token":          func() page { return c.post("/portal/keys", url.Values{"environment": {"sandbox"}}) },
+		"another session's": func() page { return c.post("/portal/keys", other.form("environment", "sandbox")) },
+		"a cross-site origin": func() page {
+			return c.post("/portal/keys", c.form("environment", "sandbox"), "Origin", "https://evil.example")
+		},
+		"cross-site fetch": func() page {
+			return c.post("/portal/keys", c.form("environment", "sandbox"), "Sec-Fetch-Site", "cross-site")
+		},
 	} {
 		if p := send(); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "form has expired") {
 			t.Errorf("%s: %d %s", name, p.Status, p.Body)
