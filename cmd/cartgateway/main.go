@@ -31,6 +31,7 @@ type cli struct {
 	Accounts    accountsCmd    `cmd:"" help:"Create and list merchant accounts; add and revoke their keys."`
 	Settle      settleCmd      `cmd:"" help:"Close the settlement batch now."`
 	Products    productsCmd    `cmd:"" help:"Manage an account's hosted checkout product catalogue."`
+	Users       usersCmd       `cmd:"" help:"Create, list and reset an account's Merchant Portal users."`
 	Audit       auditCmd       `cmd:"" help:"Print the audit log of state changes, newest first."`
 	MigrateData migrateDataCmd `cmd:"" name:"migrate-data" help:"Copy all data to an empty store (e.g. SQLite to PostgreSQL), verified, with its secret."`
 	VersionCmd  versionCmd     `cmd:"" name:"version" help:"Print the version, commit and build date."`
@@ -82,6 +83,8 @@ func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
 			"default_max_refunds":           strconv.Itoa(gateway.DefaultMaxRefunds),
 			"default_lookup_cache":          sqlite.DefaultLookupCache.String(),
 			"default_checkout_expiry":       shortDuration(service.DefaultCheckoutExpiry),
+			"default_portal_idle":           shortDuration(service.DefaultPortalIdleTimeout),
+			"default_portal_life":           shortDuration(service.DefaultPortalSessionLife),
 		},
 	)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -111,6 +112,24 @@ func TestServeBootstrapAndShutdown(t *testing.T) {
 	if strings.Contains(stderr.String(), key) {
 		t.Error("the bootstrap key appears in the log")
 	}
+	// The first portal admin: the URL and a one-time password, which
+	// signs in (to the page that asks for a new password) and is not logged.
+	pm := regexp.MustCompile(`Merchant Portal: (http://\S+/portal/)\s+sign in as (\S+) with the one-time password (\S+)`).FindStringSubmatch(stdout.String())
+	if pm == nil || pm[1] != "http://"+addr+"/portal/" || pm[2] != "admin@localhost" {
+		t.Fatalf("serve did not print the portal and its first admin:\n%s", stdout.String())
+	}
+	if strings.Contains(stderr.String(), pm[3]) {
+		t.Error("the one-time password appears in the log")
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	signIn, err := noRedirect.PostForm(pm[1]+"signin", url.Values{"email": {pm[2]}, "password": {pm[3]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn.Body.Close()
+	if signIn.StatusCode != http.StatusSeeOther || signIn.Header.Get("Location") != "/portal/signin/password" {
+		t.Errorf("sign-in with the one-time password: %d to %q", signIn.StatusCode, signIn.Header.Get("Location"))
+	}
 	charge := post(t, "http://"+addr+"/payment/charge", account, key,
 		`{"firstname":"A","lastname":"B","email":"a@example.com","address":"1 Main St","zip":"10001","amount":1500,"card_number":"4242424242424242","card_cvv":"123","card_expiry_month":12,"card_expiry_year":2040,"order_id":"o-1"}`)
 	if charge["success"] != 1.0 {
@@ -137,6 +156,18 @@ func TestServeBootstrapAndShutdown(t *testing.T) {
 	}
 	if out := runCmd(t, "settle", "--db", db); !strings.Contains(out, "no captured payments") {
 		t.Errorf("second settle: %s", out)
+	}
+
+	// Portal users from the command line.
+	if out := runCmd(t, "users", "create", "--db", db, "--account", account, "--email", "Clerk@Example.com"); !regexp.MustCompile(`one_time_password: [a-z2-7]{4}-`).MatchString(out) ||
+		!strings.Contains(out, "email: clerk@example.com") || !strings.Contains(out, "role: staff") {
+		t.Errorf("users create: %s", out)
+	}
+	if out := runCmd(t, "users", "list", "--db", db, "--account", account); !strings.Contains(out, "clerk@example.com") || !strings.Contains(out, "admin@localhost") {
+		t.Errorf("users list: %s", out)
+	}
+	if out := runCmd(t, "users", "reset", "--db", db, "--email", "clerk@example.com"); !strings.Contains(out, "one_time_password: ") {
+		t.Errorf("users reset: %s", out)
 	}
 
 	info, err := os.Stat(db + ".secret")

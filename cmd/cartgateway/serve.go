@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -44,6 +45,8 @@ type serveCmd struct {
 	TrustedProxies       proxies      `name:"trusted-proxies" env:"CARTGATEWAY_TRUSTED_PROXIES" placeholder:"CIDRS" help:"Comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed; default none."`
 	PublicURL            publicURL    `name:"public-url" env:"CARTGATEWAY_PUBLIC_URL" placeholder:"URL" help:"Scheme, host and optional path prefix under which customers reach this server, e.g. https://pay.example.com: the base of hosted checkout URLs; default: each create request's own scheme and host."`
 	CheckoutExpiry       span         `name:"checkout-expiry" env:"CARTGATEWAY_CHECKOUT_EXPIRY" default:"${default_checkout_expiry}" help:"How long a hosted checkout session can be paid after it is created."`
+	PortalIdleTimeout    span         `name:"portal-idle-timeout" env:"CARTGATEWAY_PORTAL_IDLE_TIMEOUT" default:"${default_portal_idle}" help:"Merchant Portal: end a session unused for this long."`
+	PortalSessionLife    span         `name:"portal-session-lifetime" env:"CARTGATEWAY_PORTAL_SESSION_LIFETIME" default:"${default_portal_life}" help:"Merchant Portal: end every session this long after sign-in, however active."`
 	TLSCert              string       `name:"tls-cert" env:"CARTGATEWAY_TLS_CERT" placeholder:"FILE" help:"PEM certificate (chain) file: serve HTTPS; needs --tls-key."`
 	TLSKey               string       `name:"tls-key" env:"CARTGATEWAY_TLS_KEY" placeholder:"FILE" help:"PEM private key file of --tls-cert."`
 	PrintConfig          bool         `name:"print-config" help:"Print the effective configuration (secrets redacted) and exit."`
@@ -67,8 +70,8 @@ func (c *serveCmd) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
-	if c.ProcessorTimeout <= 0 || c.IdempotencyRetention <= 0 || c.CheckoutExpiry <= 0 {
-		return errors.New("--processor-timeout, --idempotency-retention and --checkout-expiry must be positive, e.g. 30s or 24h")
+	if c.ProcessorTimeout <= 0 || c.IdempotencyRetention <= 0 || c.CheckoutExpiry <= 0 || c.PortalIdleTimeout <= 0 || c.PortalSessionLife <= 0 {
+		return errors.New("--processor-timeout, --idempotency-retention, --checkout-expiry, --portal-idle-timeout and --portal-session-lifetime must be positive, e.g. 30s or 24h")
 	}
 	return nil
 }
@@ -98,8 +101,9 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	svc.IdempotencyRetention = time.Duration(c.IdempotencyRetention)
 	svc.MaxRefundsPerPayment = int(c.MaxRefunds)
 	svc.CheckoutExpiry = time.Duration(c.CheckoutExpiry)
+	svc.PortalIdleTimeout, svc.PortalSessionLife = time.Duration(c.PortalIdleTimeout), time.Duration(c.PortalSessionLife)
 	svc.Log = log
-	if err := bootstrap(ctx, svc, stdout); err != nil {
+	if err := bootstrap(ctx, svc, stdout, portalURL(string(c.PublicURL), string(c.Addr), tlsConfig != nil)); err != nil {
 		return err
 	}
 
@@ -137,6 +141,7 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	// finished by the reconciler: at start, then every reconcileEvery.
 	go svc.RunReconciler(ctx, reconcileEvery)
 	go svc.RunIdempotencyPurge(ctx, time.Hour)
+	go svc.RunKeyUseFlush(ctx, time.Minute)
 	errc := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {
@@ -163,9 +168,11 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	return nil
 }
 
-// bootstrap gives an empty database one sandbox account, so that a newcomer
-// can send a request at once. Its key is printed here, once, and never logged.
-func bootstrap(ctx context.Context, svc *service.Service, stdout io.Writer) error {
+// bootstrap gives an empty database one sandbox account and its first
+// portal admin, so that a newcomer can send a request and sign in at once.
+// The key and the one-time password are printed here, once, and never
+// logged.
+func bootstrap(ctx context.Context, svc *service.Service, stdout io.Writer, portal string) error {
 	accounts, _, err := svc.Accounts(ctx)
 	if err != nil || len(accounts) > 0 {
 		return err
@@ -174,10 +181,38 @@ func bootstrap(ctx context.Context, svc *service.Service, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	u, otp, err := svc.CreateUser(ctx, service.NewUser{AccountID: a.ID, Email: bootstrapAdmin, Role: gateway.RoleAdmin})
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "Created a sandbox account on this empty database (the key is shown only now):\n"+
 		"  CARTGATEWAY-ACCOUNT-ID: %s\n  Authorization: Bearer %s\n"+
-		"To try the README's curl example, run in another shell:\n  export ACCOUNT_ID=%s KEY=%s\n", a.ID, key, a.ID, key)
+		"To try the README's curl example, run in another shell:\n  export ACCOUNT_ID=%s KEY=%s\n"+
+		"Merchant Portal: %s\n  sign in as %s with the one-time password %s (you choose your own at first sign-in)\n",
+		a.ID, key, a.ID, key, portal, u.Email, otp)
 	return nil
+}
+
+// bootstrapAdmin is the email of the first portal admin of a new
+// database's sandbox account; invite real users in the portal, then
+// remove it.
+const bootstrapAdmin = "admin@localhost"
+
+// portalURL is where the portal is reached: under --public-url, else on
+// the listen address (a wildcard address as localhost).
+func portalURL(public, addr string, https bool) string {
+	if public != "" {
+		return strings.TrimRight(public, "/") + "/portal/"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		addr = net.JoinHostPort("localhost", port)
+	}
+	scheme := "http"
+	if https {
+		scheme = "https"
+	}
+	return scheme + "://" + addr + "/portal/"
 }
 
 // reconcileEvery is how often serve looks for pending operations whose

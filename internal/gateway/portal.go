@@ -57,7 +57,7 @@ func (r Role) Allows(p Permission) bool {
 }
 
 // ErrForbidden refuses a user an action their role does not allow.
-var ErrForbidden = Errorf(KindForbidden, "forbidden", "Your role does not allow this; ask an admin of your account.")
+var ErrForbidden = Errorf(KindForbidden, "not-allowed", "Your role does not allow this; ask an admin of your account.")
 
 // User is a person who signs in to the portal for one account.
 type User struct {

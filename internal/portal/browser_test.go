@@ -290,7 +290,7 @@ func TestBrowserPortal(t *testing.T) {
 	phone, cancel := chromedp.NewContext(ctx)
 	defer cancel()
 	do(t, phone, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
-	for _, p := range []struct{ path, name string }{{"/portal/", "phone-dashboard"}, {"/portal/sandbox/payments", "phone-payments"},
+	for _, p := range []struct{ path, name string }{{"/portal/", "phone-dashboard"}, {"/portal/sandbox/payments?from=" + time.Now().UTC().Format(time.DateOnly), "phone-payments"},
 		{"/portal/sandbox/payments/" + id, "phone-payment"}} {
 		open(t, phone, base+p.path)
 		if over := browsertest.Run(t, phone, "width", chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`)); over > 0 {

@@ -15,8 +15,8 @@ import (
 	"github.com/cartgateway/cartgateway/internal/service"
 )
 
-// invalid is a form value the user must correct: the message is shown.
-func invalid(msg string) error {
+// formError is a form value the user must correct: the message is shown.
+func formError(msg string) error {
 	return gateway.Errorf(gateway.KindInvalid, "invalid-form-value", "%s", msg)
 }
 
@@ -34,7 +34,7 @@ func parseAmount(s, code string) (int64, error) {
 	cur := currencyOf(code)
 	s = strings.ReplaceAll(strings.TrimSpace(s), ",", "")
 	whole, frac, hasDot := strings.Cut(s, ".")
-	bad := invalid(fmt.Sprintf("Give the amount in %s, such as %s.", cur.Code, money.Format(1250*pow10(cur.Exponent)/100, cur)))
+	bad := formError(fmt.Sprintf("Give the amount in %s, such as %s.", cur.Code, money.Format(1250*pow10(cur.Exponent)/100, cur)))
 	if whole == "" && frac == "" || len(frac) > cur.Exponent || hasDot && cur.Exponent == 0 || len(whole) > 14 {
 		return 0, bad
 	}
@@ -51,7 +51,7 @@ func parseAmount(s, code string) (int64, error) {
 		return 0, bad
 	}
 	if n < 1 {
-		return 0, invalid("The amount must be more than zero.")
+		return 0, formError("The amount must be more than zero.")
 	}
 	return n, nil
 }
@@ -95,25 +95,25 @@ func parseFilter(qs url.Values, currency string) (filterForm, gateway.PaymentFil
 	var err error
 	if form.From != "" {
 		if f.From, err = time.Parse(time.DateOnly, form.From); err != nil {
-			return form, f, invalid("Give the first day as YYYY-MM-DD.")
+			return form, f, formError("Give the first day as YYYY-MM-DD.")
 		}
 	}
 	if form.To != "" {
 		to, err := time.Parse(time.DateOnly, form.To)
 		if err != nil {
-			return form, f, invalid("Give the last day as YYYY-MM-DD.")
+			return form, f, formError("Give the last day as YYYY-MM-DD.")
 		}
 		f.To = to.AddDate(0, 0, 1)
 	}
 	if form.Status != "" {
 		if !contains(form.Statuses(), gateway.Status(form.Status)) {
-			return form, f, invalid("Choose a status from the list.")
+			return form, f, formError("Choose a status from the list.")
 		}
 		f.Status = gateway.Status(form.Status)
 	}
 	if form.Operation != "" {
 		if !contains(form.Operations(), gateway.Operation(form.Operation)) {
-			return form, f, invalid("Choose an operation from the list.")
+			return form, f, formError("Choose an operation from the list.")
 		}
 		f.Operation = gateway.Operation(form.Operation)
 	}
@@ -128,10 +128,10 @@ func parseFilter(qs url.Values, currency string) (filterForm, gateway.PaymentFil
 		}
 	}
 	if form.Last4 != "" && (len(form.Last4) != 4 || strings.Trim(form.Last4, "0123456789") != "") {
-		return form, f, invalid("The card's last 4 are four digits.")
+		return form, f, formError("The card's last 4 are four digits.")
 	}
 	if len(form.OrderID) > 255 || len(form.Email) > 254 {
-		return form, f, invalid("The order id or email is too long.")
+		return form, f, formError("The order id or email is too long.")
 	}
 	f.OrderID, f.Email, f.Last4 = form.OrderID, strings.ToLower(form.Email), form.Last4
 	if f.Before, err = parseCursor(get("before")); err != nil {
@@ -161,7 +161,7 @@ func parseCursor(s string) (*gateway.PaymentCursor, error) {
 	at, id, ok := strings.Cut(s, "~")
 	t, err := time.Parse(time.RFC3339Nano, at)
 	if !ok || err != nil || !gateway.ValidID(id) {
-		return nil, invalid("The page link is broken; start again from the first page.")
+		return nil, formError("The page link is broken; start again from the first page.")
 	}
 	return &gateway.PaymentCursor{CreatedAt: t, ID: id}, nil
 }

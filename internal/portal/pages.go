@@ -620,7 +620,7 @@ func (pt *Portal) updateProduct(q *request) {
 	image := strings.TrimSpace(form.ImageURL)
 	name := strings.TrimSpace(form.Name)
 	if name == "" {
-		fail(invalid("The product needs a name."))
+		fail(formError("The product needs a name."))
 		return
 	}
 	_, err = pt.Service.UpdateProduct(q.ctx, q.p.Account.ID, q.env, service.ProductInput{Codename: p.Codename, Name: name, Price: price,
@@ -629,7 +629,7 @@ func (pt *Portal) updateProduct(q *request) {
 		if failed(pt, q, err) {
 			return
 		}
-		fail(invalid(gateway.AsError(err).Message))
+		fail(formError(gateway.AsError(err).Message))
 		return
 	}
 	http.Redirect(q.w, q.r, back+"?done=product", http.StatusSeeOther)
@@ -833,7 +833,7 @@ func (pt *Portal) saveSettings(q *request) {
 	case "custom":
 		n, perr := strconv.ParseInt(strings.TrimSpace(d.Minutes), 10, 64)
 		if perr != nil || n < 1 || n > int64(service.MaxDuplicateWindow/time.Minute) {
-			err = invalid("The custom window is a whole number of minutes from 1 to 10080 (7 days).")
+			err = formError("The custom window is a whole number of minutes from 1 to 10080 (7 days).")
 		}
 		in.DuplicateWindow = time.Duration(n) * time.Minute
 	}
