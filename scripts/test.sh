@@ -12,7 +12,7 @@ export PATH="$PATH:$(go env GOPATH)/bin"
 FUZZTIME="${FUZZTIME:-30000x}"
 
 # In CI every test runs: the ones that need a tool besides Go (podman,
-# systemd-analyze, chromium for the hosted checkout's browser tests) fail
+# systemd-analyze, chromium for the browser tests) fail
 # instead of skipping when it is missing. As root, install them here, as
 # for PostgreSQL below.
 if [ -n "${CI:-}" ]; then export CARTGATEWAY_REQUIRE_TOOLS=1; fi
@@ -63,8 +63,8 @@ echo "== go test -race (SQLite; store contract and process tests also on Postgre
 go test -race -count=1 ./...
 
 if [ -n "${CARTGATEWAY_TEST_POSTGRES:-}" ]; then
-  echo "== go test -race: HTTP-level API, hosted checkout (the browser's too) and live connector suites on PostgreSQL"
-  CARTGATEWAY_TEST_BACKEND=postgres go test -race -count=1 ./internal/httpapi/... ./internal/checkout/... ./internal/processor/...
+  echo "== go test -race: HTTP-level API, hosted checkout, portal (the browsers' too) and live connector suites on PostgreSQL"
+  CARTGATEWAY_TEST_BACKEND=postgres go test -race -count=1 ./internal/httpapi/... ./internal/checkout/... ./internal/portal/... ./internal/processor/...
 fi
 
 echo "== benchmark command, quick mode (checks that it works; figures in docs/performance.md)"
