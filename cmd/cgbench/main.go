@@ -12,7 +12,8 @@
 // charges (before refund and lookup) always go through vegeta.
 //
 //	go run ./cmd/cgbench [-duration 10s] [-c 64] [-driver auto|wrk|vegeta] [-scenarios ...] [-quick] [-json]
-//	go run ./cmd/cgbench seed -db PATH -payments N
+//	go run ./cmd/cgbench seed -db PATH -payments N [-days D]
+//	go run ./cmd/cgbench portal -db PATH [-n 10]
 package main
 
 import (
@@ -36,7 +37,8 @@ const usage = `cgbench: benchmark a CartGateway server on loopback.
 Usage:
   cgbench [flags]                                   start a server and benchmark it
   cgbench -target URL -account ID -key KEY [flags]  benchmark a running server
-  cgbench seed -db PATH -payments N [-account ID]   fill a database for size tests
+  cgbench seed -db PATH -payments N [-account ID] [-days D]   fill a database for size tests
+  cgbench portal -db PATH [-account ID] [-n 10]     time the Merchant Portal's pages on it
 
 The load driver is wrk (-t1, with the script wrk.lua) when wrk is on PATH,
 else the vegeta library; -driver chooses. wrk runs whole seconds, so with it
@@ -52,9 +54,12 @@ var allScenarios = []string{"healthz", "charge", scenarioSlowNeighbour, scenario
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error
-	if len(os.Args) > 1 && os.Args[1] == "seed" {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "seed":
 		err = seedCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == "portal":
+		err = portalCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	default:
 		err = benchCmd(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	}
 	stop()

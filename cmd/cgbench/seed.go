@@ -52,10 +52,11 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	n := fs.Int("payments", 0, "number of captured payments to insert, each with its charge transaction (required)")
 	account := fs.String("account", benchAccountID, "account of the payments; created if absent ("+benchAccountID+" gets cgbench's fixed key)")
 	seed := fs.Uint64("seed", 1, "seed of the amounts")
+	days := fs.Int("days", 0, "spread the payments evenly over this many days before now (0: all made now), as a real account's history is")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *db == "" || *n <= 0 || fs.NArg() > 0 {
+	if *db == "" || *n <= 0 || *days < 0 || fs.NArg() > 0 {
 		fs.Usage()
 		return errors.New("seed needs -db and a positive -payments")
 	}
@@ -100,7 +101,10 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		batch = batch[:0]
 		for i := done; i < min(done+seedBatch, *n); i++ {
-			batch = append(batch, seedPayment(*account, ids[i], i, 100+rng.Int64N(100_000-100+1), now))
+			// Oldest first, as the ids are: the i-th of n is made
+			// (n-1-i)/n of the period before now.
+			at := now.Add(-time.Duration(float64(*days) * 24 * float64(time.Hour) * float64(*n-1-i) / float64(*n))).Truncate(time.Microsecond)
+			batch = append(batch, seedPayment(*account, ids[i], i, 100+rng.Int64N(100_000-100+1), at))
 		}
 		if err := insert(batch); err != nil {
 			return fmt.Errorf("after %d payments: %w", done, err)
@@ -212,21 +216,26 @@ var seedFingerprints = func() map[string]string {
 // seedBrands are the brands of testCards, in the same order.
 var seedBrands = [...]card.Brand{card.Visa, card.Mastercard, card.Discover, card.Visa}
 
+// seedCustomers is how many customers (emails) the seeded payments come
+// from: an email filter then matches one payment in that many, as a
+// returning customer's would.
+const seedCustomers = 10_000
+
 // seedPayment is the i-th seeded payment: an approved sandbox charge, as the
 // service records it (a payment's id is that of its first transaction).
-func seedPayment(account, id string, i int, amount int64, now time.Time) seeded {
+func seedPayment(account, id string, i int, amount int64, at time.Time) seeded {
 	number := testCards[i%len(testCards)]
 	p := gateway.Payment{
 		ID: id, AccountID: account, Environment: gateway.Sandbox, Status: gateway.StatusCaptured, Currency: "USD",
 		AuthorizedAmount: amount, CapturedAmount: amount, OrderID: fmt.Sprintf("seed-%09d", i),
 		Card: gateway.CardSummary{Brand: string(seedBrands[i%len(testCards)]), BIN: number[:6], Last4: number[len(number)-4:],
 			ExpMonth: 10, ExpYear: expiryYear, Fingerprint: seedFingerprints[number]},
-		Customer: gateway.Customer{FirstName: "Test", LastName: "User", Email: "user@example.com",
+		Customer: gateway.Customer{FirstName: "Test", LastName: "User", Email: fmt.Sprintf("customer%d@example.com", i%seedCustomers),
 			Address: "6 Pheasant Run", City: "Holmdel", State: "NJ", Zip: "07733", Country: "US"},
-		AVSCode: "Y", CVVCode: "M", CreatedAt: now, UpdatedAt: now, Version: 1,
+		AVSCode: "Y", CVVCode: "M", CreatedAt: at, UpdatedAt: at, Version: 1,
 	}
 	t := gateway.Transaction{ID: id, PaymentID: id, AccountID: account, Environment: gateway.Sandbox,
-		Operation: gateway.OpCharge, Result: gateway.ResultApproved, Amount: amount, RequestID: "req_" + gateway.NewID(), CreatedAt: now}
+		Operation: gateway.OpCharge, Result: gateway.ResultApproved, Amount: amount, RequestID: "req_" + gateway.NewID(), CreatedAt: at}
 	return seeded{p, t}
 }
 
@@ -285,6 +294,8 @@ type seedRow struct {
 	Fingerprint string `json:"fp"`
 	Amount      int64  `json:"amount"` // the transaction's
 	RequestID   string `json:"req"`
+	Email       string `json:"email"`
+	At          string `json:"at"` // created_at of the payment and its transaction
 }
 
 func (f *fastSQLite) insert(ctx context.Context, batch []seeded) error {
@@ -292,7 +303,8 @@ func (f *fastSQLite) insert(ctx context.Context, batch []seeded) error {
 	for i, s := range batch {
 		c := s.p.Card
 		rows[i] = seedRow{ID: s.p.ID, Authorized: s.p.AuthorizedAmount, Captured: s.p.CapturedAmount, OrderID: s.p.OrderID,
-			Brand: c.Brand, BIN: c.BIN, Last4: c.Last4, Fingerprint: c.Fingerprint, Amount: s.t.Amount, RequestID: s.t.RequestID}
+			Brand: c.Brand, BIN: c.BIN, Last4: c.Last4, Fingerprint: c.Fingerprint, Amount: s.t.Amount, RequestID: s.t.RequestID,
+			Email: s.p.Customer.Email, At: formatTime(s.p.CreatedAt)}
 	}
 	js, err := json.Marshal(rows)
 	if err != nil {
@@ -306,15 +318,15 @@ func (f *fastSQLite) insert(ctx context.Context, batch []seeded) error {
 	defer func() { _ = tx.Rollback() }()
 	if _, err := tx.ExecContext(ctx, insertPaymentsSQL, p.AccountID, string(p.Environment), string(p.Status), p.Currency, p.RefundedAmount,
 		p.Card.ExpMonth, p.Card.ExpYear,
-		p.Customer.FirstName, p.Customer.LastName, p.Customer.Email, p.Customer.Phone, p.Customer.Address,
+		p.Customer.FirstName, p.Customer.LastName, p.Customer.Phone, p.Customer.Address,
 		p.Customer.City, p.Customer.State, p.Customer.Zip, p.Customer.Country,
 		p.AVSCode, p.CVVCode, p.DeclineCode, p.Source,
 		p.ThreeDS.CAVV, p.ThreeDS.Validated, p.ThreeDS.TransactionID, p.ThreeDS.ServerTransactionID, p.ThreeDS.Version, p.ThreeDS.PaResStatus,
-		formatTime(p.CreatedAt), formatTime(p.UpdatedAt), p.Version, js); err != nil {
+		p.Version, js); err != nil {
 		return fmt.Errorf("insert payments: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, insertTransactionsSQL, t.AccountID, string(t.Environment), string(t.Operation), string(t.Result),
-		t.Code, formatTime(t.CreatedAt), js); err != nil {
+		t.Code, js); err != nil {
 		return fmt.Errorf("insert transactions: %w", err)
 	}
 	return tx.Commit()
@@ -334,12 +346,12 @@ const insertPaymentsSQL = `INSERT INTO payments (id, account_id, environment, st
 	SELECT value->>'id', ?, ?, ?, ?,
 	value->>'authorized', value->>'captured', ?, value->>'order',
 	value->>'brand', value->>'bin', value->>'last4', ?, ?, value->>'fp',
-	?, ?, ?, ?, ?, ?, ?, ?, ?,
+	?, ?, value->>'email', ?, ?, ?, ?, ?, ?,
 	?, ?, ?, ?,
 	?, ?, ?, ?, ?, ?,
-	?, ?, NULL, NULL, ?
+	value->>'at', value->>'at', NULL, NULL, ?
 	FROM json_each(?)`
 
 const insertTransactionsSQL = `INSERT INTO transactions (id, payment_id, account_id, environment, operation, result, amount, code, request_id, created_at)
-	SELECT value->>'id', value->>'id', ?, ?, ?, ?, value->>'amount', ?, value->>'req', ?
+	SELECT value->>'id', value->>'id', ?, ?, ?, ?, value->>'amount', ?, value->>'req', value->>'at'
 	FROM json_each(?)`
