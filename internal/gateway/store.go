@@ -61,8 +61,16 @@ type ReadTx interface {
 	// SettlementBatches lists the batches of a settlement run.
 	SettlementBatches(ctx context.Context, runID string) ([]SettlementBatch, error)
 	// Payments lists the payments of an account and environment matching
-	// f, newest first (by CreatedAt, then ID), at most f.Limit.
+	// f, newest first (by CreatedAt, then ID), at most f.Limit. With
+	// f.ScanLimit, a listing whose conditions no index serves examines
+	// only the newest ScanLimit payments of its window (see ScanEnd).
 	Payments(ctx context.Context, f PaymentFilter) ([]Payment, error)
+	// ScanEnd is where a listing bounded by f.ScanLimit stopped examining
+	// payments: the position of the ScanLimit-th payment of its window
+	// (the account's payments after f.Before, between f.From and f.To),
+	// from which the next listing goes on; nil if the window holds fewer,
+	// or the listing is not bounded.
+	ScanEnd(ctx context.Context, f PaymentFilter) (*PaymentCursor, error)
 	// Product finds one product of an account and environment's
 	// catalogue by codename, active or not.
 	Product(ctx context.Context, accountID string, env Environment, codename string) (Product, error)
@@ -123,6 +131,12 @@ type PaymentFilter struct {
 	Email                string
 	Last4                string
 	Limit                int // required, at most MaxPaymentPage
+	// ScanLimit, when positive, bounds the payments a listing examines
+	// when it has conditions that no index serves (status, amounts, email,
+	// last 4, operation; an order id has its own index): only the newest
+	// ScanLimit payments of the window are looked at, so that a page
+	// costs the same however rare its matches are.
+	ScanLimit int
 }
 
 // PaymentCursor is the position of a payment in a listing.

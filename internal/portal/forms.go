@@ -178,7 +178,6 @@ var csvColumns = []string{"created_at", "payment_id", "environment", "status", "
 type csvWriter struct {
 	w   *csv.Writer
 	row []string
-	err error
 }
 
 func newCSVWriter(w io.Writer) *csvWriter {

@@ -295,6 +295,9 @@ type paymentsData struct {
 	Filter   filterForm
 	Payments []gateway.Payment
 	Next     string // the next page's URL, "" on the last
+	// SearchedTo is how far back a bounded search looked (zero: all of
+	// the window, or the page is full).
+	SearchedTo time.Time
 	CSV      string
 	Currency string
 }
@@ -310,17 +313,25 @@ func (pt *Portal) payments(q *request) {
 		return
 	}
 	f.Limit = pageSize + 1
-	list, err := pt.Service.Payments(q.ctx, q.caller(), f)
+	page, err := pt.Service.FindPayments(q.ctx, q.caller(), f)
 	if err != nil {
 		pt.Fail(q.w, q.r, err)
 		return
 	}
-	if len(list) > pageSize {
+	list := page.Payments
+	next := q.r.URL.Query()
+	switch {
+	case len(list) > pageSize:
 		list = list[:pageSize]
 		last := list[len(list)-1]
-		next := q.r.URL.Query()
 		next.Set("before", formatCursor(last.CreatedAt, last.ID))
 		d.Next = q.r.URL.Path + "?" + next.Encode()
+	case page.SearchedTo != nil:
+		// A bounded search stopped before the page was full: it goes on
+		// from where it stopped.
+		next.Set("before", formatCursor(page.SearchedTo.CreatedAt, page.SearchedTo.ID))
+		d.Next = q.r.URL.Path + "?" + next.Encode()
+		d.SearchedTo = page.SearchedTo.CreatedAt
 	}
 	d.Payments = list
 	csvQuery := q.r.URL.Query()

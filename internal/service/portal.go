@@ -174,6 +174,42 @@ func (s *Service) Payments(ctx context.Context, c Caller, f gateway.PaymentFilte
 	return list, err
 }
 
+// PortalScanLimit bounds the payments one page of a portal listing
+// examines when its filter has conditions no index serves (status,
+// amounts, email, last 4, operation): a page costs the same however rare
+// its matches are, and the next page searches on (docs/performance.md).
+const PortalScanLimit = 100_000
+
+// PaymentPage is one page of a listing: the payments, and, when the page
+// stopped searching before it was full (a bounded scan), where the search
+// goes on.
+type PaymentPage struct {
+	Payments []gateway.Payment
+	// SearchedTo is set when older payments were not examined yet: the
+	// cursor from which the next page searches on.
+	SearchedTo *gateway.PaymentCursor
+}
+
+// FindPayments lists a page of the caller's payments matching f, newest
+// first, examining at most PortalScanLimit payments when the filter needs
+// a scan.
+func (s *Service) FindPayments(ctx context.Context, c Caller, f gateway.PaymentFilter) (PaymentPage, error) {
+	f.AccountID, f.Environment, f.ScanLimit = c.Account.ID, c.Environment, PortalScanLimit
+	if f.Limit <= 0 || f.Limit > gateway.MaxPaymentPage {
+		f.Limit = gateway.MaxPaymentPage
+	}
+	var page PaymentPage
+	err := s.Store.View(ctx, func(tx gateway.ReadTx) error {
+		var err error
+		if page.Payments, err = tx.Payments(ctx, f); err != nil || len(page.Payments) == f.Limit {
+			return err
+		}
+		page.SearchedTo, err = tx.ScanEnd(ctx, f)
+		return err
+	})
+	return page, err
+}
+
 // EachPayment calls fn with every payment matching f, newest first, a
 // page at a time (for an export of any size in bounded memory); it stops
 // at fn's first error.

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -96,10 +97,10 @@ func (t *tx) DeleteIdempotencyRecords(ctx context.Context, before time.Time, lim
 	return int(n), nil
 }
 
-func (t *tx) Payments(ctx context.Context, f gateway.PaymentFilter) ([]gateway.Payment, error) {
-	if f.AccountID == "" || f.Environment == "" || f.Limit <= 0 || f.Limit > gateway.MaxPaymentPage {
-		return nil, gateway.Internal(errBadFilter)
-	}
+// paymentWindow is the part of a listing's conditions that the index on
+// (account_id, environment, created_at, id) serves: the account, the
+// cursor and the dates.
+func paymentWindow(f gateway.PaymentFilter) (string, []any) {
 	var where strings.Builder
 	where.WriteString("account_id = ? AND environment = ?")
 	args := []any{f.AccountID, string(f.Environment)}
@@ -120,29 +121,80 @@ func (t *tx) Payments(ctx context.Context, f gateway.PaymentFilter) ([]gateway.P
 	if !f.To.IsZero() {
 		add("created_at < ?", formatTime(f.To))
 	}
+	return where.String(), args
+}
+
+// paymentConditions are the rest of a listing's conditions, on columns of
+// payments p.
+func paymentConditions(f gateway.PaymentFilter) ([]string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, arg any) {
+		conds = append(conds, cond)
+		args = append(args, arg)
+	}
 	if f.Status != "" {
-		add("status = ?", string(f.Status))
+		add("p.status = ?", string(f.Status))
 	}
 	if f.MinAmount > 0 {
-		add("authorized_amount >= ?", f.MinAmount)
+		add("p.authorized_amount >= ?", f.MinAmount)
 	}
 	if f.MaxAmount > 0 {
-		add("authorized_amount <= ?", f.MaxAmount)
+		add("p.authorized_amount <= ?", f.MaxAmount)
 	}
 	if f.OrderID != "" {
-		add("order_id = ?", f.OrderID)
+		add("p.order_id = ?", f.OrderID)
 	}
 	if f.Email != "" {
-		add("email = ?", f.Email)
+		add("p.email = ?", f.Email)
 	}
 	if f.Last4 != "" {
-		add("card_last4 = ?", f.Last4)
+		add("p.card_last4 = ?", f.Last4)
 	}
 	if f.Operation != "" {
-		add("EXISTS (SELECT 1 FROM transactions x WHERE x.payment_id = payments.id AND x.operation = ?)", string(f.Operation))
+		add("EXISTS (SELECT 1 FROM transactions x WHERE x.payment_id = p.id AND x.operation = ?)", string(f.Operation))
 	}
-	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments WHERE `+where.String()+`
-		ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, f.Limit)...)
+	return conds, args
+}
+
+// bounded reports whether a listing examines at most f.ScanLimit payments:
+// it has conditions the indexes do not serve. An order id has its own
+// index (payments_duplicate), which narrows any listing to a few rows.
+func bounded(f gateway.PaymentFilter) bool {
+	return f.ScanLimit > 0 && f.OrderID == "" &&
+		(f.Status != "" || f.MinAmount > 0 || f.MaxAmount > 0 || f.Email != "" || f.Last4 != "" || f.Operation != "")
+}
+
+func (t *tx) Payments(ctx context.Context, f gateway.PaymentFilter) ([]gateway.Payment, error) {
+	if f.AccountID == "" || f.Environment == "" || f.Limit <= 0 || f.Limit > gateway.MaxPaymentPage {
+		return nil, gateway.Internal(errBadFilter)
+	}
+	window, args := paymentWindow(f)
+	conds, condArgs := paymentConditions(f)
+	order := "created_at DESC, id DESC"
+	var query string
+	switch {
+	case bounded(f):
+		// The window's newest ScanLimit payments (the index walks them in
+		// order), then the other conditions on those only.
+		query = `SELECT ` + paymentColumns + ` FROM (SELECT ` + paymentColumns + ` FROM payments WHERE ` + window + `
+			ORDER BY ` + order + ` LIMIT ?) p WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY ` + order + ` LIMIT ?`
+		args = append(append(args, f.ScanLimit), condArgs...)
+	default:
+		if f.OrderID != "" {
+			// Sorted on an expression, so that SQLite's planner takes the
+			// order id's index and sorts its few rows, instead of walking
+			// the account's whole history in created_at order to find them.
+			order = "created_at || '' DESC, id DESC"
+		}
+		query = `SELECT ` + paymentColumns + ` FROM payments p WHERE ` + window
+		for _, c := range conds {
+			query += " AND " + c
+		}
+		query += ` ORDER BY ` + order + ` LIMIT ?`
+		args = append(args, condArgs...)
+	}
+	rows, err := t.query(ctx, query, append(args, f.Limit)...)
 	if err != nil {
 		return nil, gateway.Internal(err)
 	}
@@ -159,6 +211,27 @@ func (t *tx) Payments(ctx context.Context, f gateway.PaymentFilter) ([]gateway.P
 		return nil, gateway.Internal(err)
 	}
 	return out, nil
+}
+
+func (t *tx) ScanEnd(ctx context.Context, f gateway.PaymentFilter) (*gateway.PaymentCursor, error) {
+	if !bounded(f) {
+		return nil, nil
+	}
+	window, args := paymentWindow(f)
+	var at, id string
+	err := t.queryRow(ctx, `SELECT created_at, id FROM payments WHERE `+window+` ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET ?`,
+		append(args, f.ScanLimit-1)...).Scan(&at, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, gateway.Internal(err)
+	}
+	created, err := parseTime(at)
+	if err != nil {
+		return nil, gateway.Internal(err)
+	}
+	return &gateway.PaymentCursor{CreatedAt: created, ID: id}, nil
 }
 
 var errBadFilter = errors.New("a payment listing needs an account, an environment and a limit of 1 to gateway.MaxPaymentPage")

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -261,5 +262,59 @@ func testPaymentDays(t *testing.T, s gateway.Store) {
 		}
 		checkEqual(t, "payment days", days, want)
 		return err
+	})
+}
+
+// testPaymentScanLimit: a listing whose conditions no index serves looks
+// at only the newest ScanLimit payments of its window, and ScanEnd says
+// where it stopped; following it finds the older matches, and the last
+// window has no end.
+func testPaymentScanLimit(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1)
+	for i := range 10 {
+		p := payment(fmt.Sprintf("SCAN%02d", i), acct1, gateway.Sandbox)
+		p.CreatedAt = at(time.Duration(i) * time.Minute)
+		p.Customer.Email = "other@example.com"
+		if i%3 == 0 { // 0, 3, 6, 9
+			p.Customer.Email = "match@example.com"
+		}
+		insert(t, s, p)
+	}
+	f := gateway.PaymentFilter{AccountID: acct1, Environment: gateway.Sandbox, Email: "match@example.com", Limit: 10, ScanLimit: 4}
+	var pages []string
+	for range 4 {
+		mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+			list, err := tx.Payments(ctx, f)
+			if err != nil {
+				return err
+			}
+			page := ""
+			for _, p := range list {
+				page += p.ID + " "
+			}
+			end, err := tx.ScanEnd(ctx, f)
+			if end == nil {
+				page += "end"
+			} else {
+				f.Before = end
+			}
+			pages = append(pages, page)
+			return err
+		})
+	}
+	// Newest first: SCAN09..06 examined, then 05..02, then 01..00.
+	checkEqual(t, "bounded pages", fmt.Sprint(pages[:3]), "[SCAN09 SCAN06  SCAN03  SCAN00 end]")
+	// An order id is served by its index: no bound, no end.
+	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
+		f := gateway.PaymentFilter{AccountID: acct1, Environment: gateway.Sandbox, OrderID: "order-SCAN01", Email: "other@example.com", Limit: 10, ScanLimit: 2}
+		list, err := tx.Payments(ctx, f)
+		if err == nil && (len(list) != 1 || list[0].ID != "SCAN01") {
+			t.Errorf("by order id with a scan limit: %v", list)
+		}
+		end, err2 := tx.ScanEnd(ctx, f)
+		if end != nil {
+			t.Errorf("ScanEnd of a listing by order id: %v", end)
+		}
+		return errors.Join(err, err2)
 	})
 }

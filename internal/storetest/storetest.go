@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
 		{"account_settings", testAccountSettings},
 		{"checkout_listing", testCheckoutListing},
 		{"payment_days", testPaymentDays},
+		{"payment_scan_limit", testPaymentScanLimit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
