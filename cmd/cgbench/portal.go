@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cartgateway/cartgateway/internal/credentials"
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/sandbox"
 	gateserver "github.com/cartgateway/cartgateway/internal/server"
@@ -44,8 +45,13 @@ func portalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer store.Close()
+	key := []byte("cgbench-portal-key-0123456789abcdef")
+	box, err := credentials.New(key)
+	if err != nil {
+		return err
+	}
 	svc := &service.Service{Store: store, Processors: map[gateway.Environment]gateway.Processor{gateway.Sandbox: sandbox.Processor{}},
-		FingerprintKey: []byte("cgbench-portal-key-0123456789abcdef"), Now: time.Now}
+		FingerprintKey: key, Credentials: box, Now: time.Now}
 	handler := gateserver.New(gateserver.Config{Service: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Limits: web.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: -1}})
 

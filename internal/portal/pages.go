@@ -2,8 +2,10 @@ package portal
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -204,6 +206,7 @@ var doneMessages = map[string]string{
 	"role":        "The role was changed.",
 	"removed":     "The user was removed and signed out.",
 	"settings":    "The settings were saved.",
+	"processor":   "The live processor was saved: live payments of this account go to it from now on.",
 	"product":     "The product was saved.",
 	"deactivated": "The product was deactivated: new checkouts can no longer name it.",
 }
@@ -805,6 +808,27 @@ type settingsData struct {
 	Minutes       string
 	Require2FA    bool
 	ServerDefault string
+	// The live processor: the account's configuration (nil: none), the
+	// connectors this build has, and the form's values after an error.
+	Processor              *gateway.ProcessorConfig
+	Connectors             []string
+	ProcessorName, APIBase string
+}
+
+// withProcessor fills in the live processor's part of the settings page.
+func (pt *Portal) withProcessor(q *request, d *settingsData) error {
+	for name := range pt.Service.Connectors {
+		d.Connectors = append(d.Connectors, name)
+	}
+	slices.Sort(d.Connectors)
+	cfg, err := pt.Service.ProcessorConfig(q.ctx, q.p.Account.ID)
+	switch {
+	case err == nil:
+		d.Processor = &cfg
+	case !errors.Is(err, gateway.ErrNotFound):
+		return err
+	}
+	return nil
 }
 
 func (pt *Portal) settings(q *request) {
@@ -816,10 +840,38 @@ func (pt *Portal) settings(q *request) {
 	case a.DuplicateWindow > 0:
 		d.Window, d.Minutes = "custom", strconv.FormatInt(int64(a.DuplicateWindow/time.Minute), 10)
 	}
+	pt.showSettings(q, http.StatusOK, d, "")
+}
+
+func (pt *Portal) showSettings(q *request, status int, d settingsData, alert string) {
+	if err := pt.withProcessor(q, &d); err != nil {
+		pt.Fail(q.w, q.r, err)
+		return
+	}
 	v := pt.view(q, "Settings", "settings")
-	v.Flash = flash(q)
+	v.Flash, v.Alert = flash(q), alert
 	v.Data = d
-	render(q.w, http.StatusOK, "settings", v)
+	render(q.w, status, "settings", v)
+}
+
+// setProcessor sets the account's live processor and its secret key
+// (stored sealed, never shown again), through the service's SetProcessor,
+// which checks the key's form and records the change.
+func (pt *Portal) setProcessor(q *request) {
+	f := q.r.PostForm
+	_, err := pt.Service.SetProcessor(q.ctx, service.ProcessorSettings{AccountID: q.p.Account.ID, Processor: f.Get("processor"),
+		Secret: f.Get("secret_key"), APIBase: strings.TrimSpace(f.Get("api_base"))})
+	if err != nil {
+		if failed(pt, q, err) {
+			return
+		}
+		a := q.p.Account
+		d := settingsData{Name: a.Name, Window: "default", Require2FA: a.Require2FA, ServerDefault: windowLabel(pt.Service.DuplicateWindow),
+			ProcessorName: f.Get("processor"), APIBase: f.Get("api_base")}
+		pt.showSettings(q, statusOf(err), d, gateway.AsError(err).Message)
+		return
+	}
+	http.Redirect(q.w, q.r, "/portal/settings?done=processor", http.StatusSeeOther)
 }
 
 func windowLabel(d time.Duration) string {
@@ -855,10 +907,7 @@ func (pt *Portal) saveSettings(q *request) {
 		if failed(pt, q, err) {
 			return
 		}
-		v := pt.view(q, "Settings", "settings")
-		v.Alert = gateway.AsError(err).Message
-		v.Data = d
-		render(q.w, http.StatusBadRequest, "settings", v)
+		pt.showSettings(q, http.StatusBadRequest, d, gateway.AsError(err).Message)
 		return
 	}
 	http.Redirect(q.w, q.r, "/portal/settings?done=settings", http.StatusSeeOther)

@@ -4,7 +4,7 @@
 // from templates embedded in the binary, with a stylesheet and a small
 // script of its own (no third party), and only translates between the
 // browser and the payment service, which owns every rule. docs/portal.md
-// describes the pages and the security choices (ADR 13).
+// describes the pages and the security choices (ADR 14).
 package portal
 
 import (
@@ -115,6 +115,7 @@ func (pt *Portal) Mount(mux *http.ServeMux) {
 		{"POST /portal/users/{id}/remove", signedIn(gateway.PermManageUsers), pt.removeUser},
 		{"GET /portal/settings", signedIn(gateway.PermManageSettings), pt.settings},
 		{"POST /portal/settings", signedIn(gateway.PermManageSettings), pt.saveSettings},
+		{"POST /portal/settings/processor", signedIn(gateway.PermManageSettings), pt.setProcessor},
 		{"GET /portal/audit", signedIn(gateway.PermViewAudit), pt.audit},
 		{"GET /portal/account", signedIn(""), pt.accountPage},
 		{"POST /portal/account/password", signedIn(""), pt.changePassword},

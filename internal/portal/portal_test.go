@@ -450,6 +450,22 @@ func TestKeysAndSettings(t *testing.T) {
 	if r := s.Get(t, page); !strings.Contains(string(r.Raw), "Blue Mug Shop") {
 		t.Error("the hosted page does not show the new business name")
 	}
+	// The live processor: a malformed key is refused; a good one is kept
+	// sealed, shown by its last 4 only, and recorded.
+	if p := c.post("/portal/settings/processor", c.form("processor", "stripe", "secret_key", "pk_live_nope")); p.Status != http.StatusBadRequest {
+		t.Errorf("a publishable key as the secret: %d", p.Status)
+	}
+	secret := "sk_test_portal0123456789abcd"
+	if p := c.post("/portal/settings/processor", c.form("processor", "stripe", "secret_key", secret)); p.Status != http.StatusSeeOther {
+		t.Fatalf("set the live processor: %d %s", p.Status, p.Body)
+	}
+	if p := c.get("/portal/settings"); !strings.Contains(p.Body, "…abcd") || strings.Contains(p.Body, secret) {
+		t.Error("the settings page does not show the processor's key by its last 4 only")
+	}
+	if cfg, err := s.Service.ProcessorConfig(context.Background(), s.AccountID); err != nil || cfg.Processor != "stripe" {
+		t.Errorf("the account's live processor: %+v %v", cfg, err)
+	}
+
 	user(t, s, "", "new@example.com", gateway.RoleStaff)
 	n := newClient(t, s)
 	if p := n.signIn("new@example.com", password); p.Location != "/portal/signin/enrol" {

@@ -155,8 +155,11 @@ func (pt *Portal) view(q *request, title, nav string) *view {
 	v := &view{Title: title, SignedIn: q.p.Session.Stage == gateway.StageSignedIn, User: q.p.User, Account: q.p.Account,
 		CSRF: pt.Service.CSRFToken(q.p), Nav: nav, Env: q.env, NavEnv: q.env, Can: map[string]bool{}}
 	if v.NavEnv == "" {
+		// Live when the account takes live payments, else sandbox.
 		v.NavEnv = gateway.Sandbox
-		if _, live := pt.Service.Processors[gateway.Live]; live {
+		if pt.Service.Processors[gateway.Live] != nil {
+			v.NavEnv = gateway.Live
+		} else if _, err := pt.Service.ProcessorConfig(q.ctx, q.p.Account.ID); err == nil {
 			v.NavEnv = gateway.Live
 		}
 	}

@@ -3,8 +3,6 @@ package service
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -31,7 +29,7 @@ import (
 
 // Merchant Portal users: passwords (argon2id), sign-in with throttling,
 // server-side sessions with idle and absolute expiry, and TOTP two-factor
-// sign-in (RFC 6238). docs/portal.md and ADR 13 explain the choices.
+// sign-in (RFC 6238). docs/portal.md and ADR 14 explain the choices.
 
 // Defaults of the portal's sessions.
 const (
@@ -664,7 +662,11 @@ func (s *Service) BeginTOTP(p Portal) (TOTPEnrolment, error) {
 	if err := png.Encode(&buf, img); err != nil {
 		return TOTPEnrolment{}, gateway.Internal(err)
 	}
-	return TOTPEnrolment{Secret: key.Secret(), URL: key.URL(), QRPNG: buf.Bytes(), Sealed: s.seal(key.Secret(), "totp-enrol:"+p.User.ID)}, nil
+	sealed, err := s.seal(key.Secret(), "totp-enrol:"+p.User.ID)
+	if err != nil {
+		return TOTPEnrolment{}, err
+	}
+	return TOTPEnrolment{Secret: key.Secret(), URL: key.URL(), QRPNG: buf.Bytes(), Sealed: sealed}, nil
 }
 
 // ConfirmTOTP turns two-factor sign-in on with the enrolment's secret,
@@ -680,7 +682,10 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p Portal, sealed, code string
 		if err != nil {
 			return err
 		}
-		u.TOTPSecret, u.TOTPLastStep = s.seal(secret, "totp:"+u.ID), 0
+		if u.TOTPSecret, err = s.seal(secret, "totp:"+u.ID); err != nil {
+			return err
+		}
+		u.TOTPLastStep = 0
 		step, ok := s.checkTOTP(u, code)
 		if !ok {
 			e := gateway.Errorf(gateway.KindInvalid, "invalid-code", "That code is not right; enter the current code from your authenticator app.")
@@ -744,32 +749,23 @@ func (s *Service) checkTOTP(u gateway.User, code string) (int64, bool) {
 	return 0, false
 }
 
-// seal encrypts text with AES-256-GCM under a key derived from the server
-// secret, bound to purpose (the additional data): a sealed value made for
-// one user or use does not open as another's.
-func (s *Service) seal(text, purpose string) string {
-	aead := s.sealer()
-	nonce := make([]byte, aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, []byte(text), []byte(purpose)))
+// seal encrypts text with the service's credentials box (AES-256-GCM
+// under a key derived from the server secret), bound to purpose: a sealed
+// value made for one user or use does not open as another's.
+func (s *Service) seal(text, purpose string) (string, error) {
+	if s.Credentials == nil {
+		return "", gateway.Internal(errors.New("no credentials box: the service was built without the server secret's key"))
+	}
+	return base64.RawURLEncoding.EncodeToString(s.Credentials.Seal(text, purpose)), nil
 }
 
 func (s *Service) unseal(sealed, purpose string) (string, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(sealed)
-	aead := s.sealer()
-	if err != nil || len(b) < aead.NonceSize() {
+	if err != nil || s.Credentials == nil {
 		return "", false
 	}
-	text, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], []byte(purpose))
-	return string(text), err == nil
-}
-
-func (s *Service) sealer() cipher.AEAD {
-	m := hmac.New(sha256.New, s.FingerprintKey)
-	m.Write([]byte("portal-seal\x00"))
-	block, _ := aes.NewCipher(m.Sum(nil)) // 32 bytes: AES-256
-	aead, _ := cipher.NewGCM(block)
-	return aead
+	text, err := s.Credentials.Open(b, purpose)
+	return text, err == nil
 }
 
 // CSRFToken is the form token of a session: an HMAC of the session's

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/cartgateway/cartgateway/internal/credentials"
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/limit"
 	"github.com/cartgateway/cartgateway/internal/sandbox"
@@ -37,6 +38,11 @@ func TestPortalSessions(t *testing.T) {
 		ctx := context.Background()
 		h := newHarness(t, open(t), sandbox.Processor{})
 		s := h.svc
+		box, err := credentials.New([]byte("a server secret of at least 32 bytes"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Credentials = box
 		s.DuplicateWindow = 10 * time.Minute
 		s.SignInLimits = service.SignInLimits{PerUser: limit.Config{Rate: 1.0 / 3600, Burst: 2}, PerAddress: limit.Config{Rate: 1, Burst: 100}}
 		from := service.Client{IP: "192.0.2.1", Key: "192.0.2.1"}
