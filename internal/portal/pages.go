@@ -301,8 +301,8 @@ type paymentsData struct {
 	// SearchedTo is how far back a bounded search looked (zero: all of
 	// the window, or the page is full).
 	SearchedTo time.Time
-	CSV      string
-	Currency string
+	CSV        string
+	Currency   string
 }
 
 func (pt *Portal) payments(q *request) {

@@ -5,8 +5,8 @@
 -- users: one account each; email is stored lower-cased and is unique across
 -- accounts (it is what a user signs in with). password_hash is an argon2id
 -- PHC string; totp_secret the TOTP secret sealed by internal/credentials
--- (AES-GCM under a key derived from the server secret), empty while two-factor sign-in is off;
--- totp_last_step the last time step accepted, so that a code works once.
+-- (AES-GCM under a key derived from the server secret), empty while
+-- two-factor sign-in is off; totp_last_step the last time step accepted, so that a code works once.
 CREATE TABLE users (
     id                   TEXT PRIMARY KEY,
     account_id           TEXT NOT NULL REFERENCES accounts (id),
