@@ -217,6 +217,8 @@ func TestBrowserPortal(t *testing.T) {
 	if n := browsertest.Run(t, ctx, "rows", chromedp.Evaluate[int](`document.querySelectorAll("table.list tbody tr").length`)); n != 1 {
 		t.Errorf("by order id: %d rows", n)
 	}
+	open(t, ctx, base+"/portal/sandbox/payments?from="+time.Now().UTC().Format(time.DateOnly))
+	shot(t, ctx, "payments-today")
 	do(t, ctx, "open the payment", chromedp.Click(chromedp.CSS(`a[href$="/payments/`+id+`"]`)), chromedp.WaitVisible(chromedp.CSS("#refund-amount")))
 	shot(t, ctx, "payment")
 	browsertest.Run(t, ctx, "clear the amount", chromedp.Evaluate[string](`document.querySelector("#refund-amount").value = ""`))
