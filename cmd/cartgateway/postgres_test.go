@@ -292,8 +292,10 @@ func TestMigrateDataToPostgres(t *testing.T) {
 	runCmd(t, "accounts", "set-processor", "--db", lite, "--account", testAccount, "--processor", "stripe",
 		"--secret-key-file", writeKey(t, "stripe.key", "sk_test_movedWithTheData1234"), "--api-base", "http://127.0.0.1:12111")
 
+	runCmd(t, "users", "create", "--db", lite, "--account", testAccount, "--email", "mover@example.com", "--role", "admin")
+
 	out := runCmd(t, "migrate-data", "--from", lite, "--to", pg)
-	for _, want := range []string{"payments", "7 rows", "transactions", "verified"} {
+	for _, want := range []string{"payments", "7 rows", "transactions", "users", "verified"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("migrate-data output lacks %q:\n%s", want, out)
 		}
@@ -303,6 +305,9 @@ func TestMigrateDataToPostgres(t *testing.T) {
 		t.Errorf("a second copy into a filled database: %v", err)
 	}
 
+	if out := runCmd(t, "users", "list", "--db", pg, "--account", testAccount); !strings.Contains(out, "mover@example.com") {
+		t.Errorf("the portal user did not move: %s", out)
+	}
 	moved := startProcess(t, pg)
 	for _, id := range ids {
 		if got := call(t, moved.url, "/payment/lookup", fmt.Sprintf(`{"payment_id":%q}`, id)).raw; got != before[id] {
