@@ -542,10 +542,21 @@ func (s *Service) advance(ctx context.Context, tx gateway.Tx, ps gateway.PortalS
 	return tx.UpdatePortalSession(ctx, ps)
 }
 
-// SignOut ends a session.
+// SignOut ends a session, and records it when there was one.
 func (s *Service) SignOut(ctx context.Context, token string) error {
+	hash := gateway.SessionTokenHash(token)
 	return s.Store.Update(ctx, func(tx gateway.Tx) error {
-		return tx.DeletePortalSession(ctx, gateway.SessionTokenHash(token))
+		ps, err := tx.PortalSession(ctx, hash)
+		if errors.Is(err, gateway.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.DeletePortalSession(ctx, hash); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "user.signed_out", ps.AccountID, "", ps.UserID, "")
 	})
 }
 
