@@ -10,7 +10,7 @@ import (
 )
 
 // productsCmd manages hosted checkout catalogues through the service's
-// product methods (the Merchant Portal will call the same ones).
+// product methods (the Merchant Portal calls the same ones).
 type productsCmd struct {
 	Add        productsAddCmd        `cmd:"" help:"Add a product to an account's catalogue."`
 	List       productsListCmd       `cmd:"" help:"List an account's catalogue."`
