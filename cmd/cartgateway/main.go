@@ -32,6 +32,7 @@ type cli struct {
 	Settle      settleCmd      `cmd:"" help:"Close the settlement batch now."`
 	Products    productsCmd    `cmd:"" help:"Manage an account's hosted checkout product catalogue."`
 	Audit       auditCmd       `cmd:"" help:"Print the audit log of state changes, newest first."`
+	Webhooks    webhooksCmd    `cmd:"" help:"Manage webhook endpoints; list and resend deliveries."`
 	MigrateData migrateDataCmd `cmd:"" name:"migrate-data" help:"Copy all data to an empty store (e.g. SQLite to PostgreSQL), verified, with its secret."`
 	VersionCmd  versionCmd     `cmd:"" name:"version" help:"Print the version, commit and build date."`
 }
@@ -82,6 +83,8 @@ func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
 			"default_max_refunds":           strconv.Itoa(gateway.DefaultMaxRefunds),
 			"default_lookup_cache":          sqlite.DefaultLookupCache.String(),
 			"default_checkout_expiry":       shortDuration(service.DefaultCheckoutExpiry),
+			"default_webhook_timeout":       shortDuration(service.DefaultWebhookTimeout),
+			"default_webhook_concurrency":   strconv.Itoa(service.DefaultWebhookConcurrency),
 		},
 	)
 }

@@ -79,6 +79,7 @@ type config struct {
 	wrk             string // path of wrk, with driver wrk
 	seed            uint64
 	serverArgs      []string
+	webhooks        bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -101,6 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.lookupExisting, "lookup-existing", 0, "with -db: the lookup scenario reads this many payments drawn at random from those already in the database (e.g. filled by cgbench seed) instead of ones it creates")
 	fs.StringVar(&c.driver, "driver", "auto", "load generator of the timed scenarios: wrk, vegeta, or auto (wrk when it is on PATH, else vegeta)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the deterministic inputs (amounts, mix)")
+	fs.BoolVar(&c.webhooks, "webhooks", false, "deliver webhook events of the bench account to a receiver in cgbench that answers 204, and report how many arrived per scenario")
 	serverArgs := fs.String("server-args", "", "extra arguments for cartgateway serve (they come last, so they override cgbench's)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -126,8 +128,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-target needs -account and -key")
 	case c.target == "" && (c.account != "" || c.key != "" || c.pid != 0):
 		return c, errors.New("-account, -key and -pid go with -target; a started server gets the bench account")
-	case c.target != "" && (c.bin != "" || *serverArgs != ""):
-		return c, errors.New("-bin and -server-args start a server; they do not go with -target")
+	case c.target != "" && (c.bin != "" || *serverArgs != "" || c.webhooks):
+		return c, errors.New("-bin, -server-args and -webhooks start a server; they do not go with -target")
 	}
 	wrk, lookErr := exec.LookPath("wrk")
 	switch c.driver {
@@ -192,6 +194,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	var srv *server
+	var hooks *receiver
 	if c.target != "" {
 		b.base, b.header = c.target, authHeader(c.account, c.key)
 		rep.Target = c.target
@@ -235,6 +238,15 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			b.liveNeighbourHeader = authHeader(liveNeighbourAccountID, liveNeighbourKey)
 		}
+		if c.webhooks {
+			if hooks, err = startReceiver(); err != nil {
+				return err
+			}
+			defer hooks.close()
+			if err := addEndpoint(ctx, bin, db, benchAccountID, hooks.url); err != nil {
+				return err
+			}
+		}
 		if srv, err = startServer(ctx, bin, db, c.serverArgs, stderr); err != nil {
 			return err
 		}
@@ -250,9 +262,18 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			continue
 		}
 		fmt.Fprintf(stderr, "cgbench: %s for %s with %d connections (%s)\n", name, c.duration, c.conns, c.driver)
+		var before int64
+		if hooks != nil {
+			before = hooks.events.Load()
+		}
 		res, err := b.run(ctx, name)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
+		}
+		if hooks != nil {
+			n := hooks.events.Load() - before
+			res.WebhookEvents = &n
+			fmt.Fprintf(stderr, "cgbench: %s: %d webhook events received during the scenario (%.0f/s)\n", name, n, float64(n)/c.duration.Seconds())
 		}
 		if err := ctx.Err(); err != nil {
 			return err

@@ -47,6 +47,16 @@ func New(cfg Config) http.Handler {
 	if cfg.Metrics == nil {
 		cfg.Metrics = web.NewMetrics()
 	}
+	// Webhook events show a payment as the API's lookup does, and their
+	// delivery is measured with the server's metrics.
+	if svc := cfg.Service; svc != nil {
+		if svc.PaymentJSON == nil {
+			svc.PaymentJSON = httpapi.PaymentJSON
+		}
+		if svc.Webhooks.Observe == nil {
+			svc.Webhooks.Observe, svc.Webhooks.ObserveBacklog = cfg.Metrics.WebhookObservers()
+		}
+	}
 	limits := cfg.Limits.Build()
 	plumbing := &web.Plumbing{Log: cfg.Log, Metrics: cfg.Metrics, TrustedProxies: cfg.TrustedProxies, IPLimit: limits.IP}
 	api := &httpapi.API{Service: cfg.Service, Log: cfg.Log, Web: plumbing, Account: limits.Account, AuthFailures: limits.AuthFailures,

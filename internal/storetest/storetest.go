@@ -51,6 +51,10 @@ func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
 		{"checkout_sessions", testCheckoutSessions},
 		{"checkout_session_compare_and_set", testCheckoutSessionCAS},
 		{"processor_configs", testProcessorConfigs},
+		{"webhook_endpoints", testWebhookEndpoints},
+		{"webhook_deliveries", testWebhookDeliveries},
+		{"webhook_cursor", testWebhookCursor},
+		{"event_payments", testEventPayments},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
