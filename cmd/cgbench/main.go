@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -29,6 +30,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cartgateway/cartgateway/client"
 )
 
 const usage = `cgbench: benchmark a CartGateway server on loopback.
@@ -256,6 +259,15 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "cgbench: cartgateway (pid %d) on %s, db %s\n", b.pid, srv.url, db)
 	}
 
+	account, key := benchAccountID, benchKey
+	if c.target != "" {
+		account, key = c.account, c.key
+	}
+	if b.api, err = client.New(client.Config{BaseURL: b.base, AccountID: account, PrivateKey: key,
+		HTTPClient: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.conns}}}); err != nil {
+		return err
+	}
+
 	for _, name := range c.scenarios {
 		if name == scenarioSlowLiveNeighbour && b.liveNeighbourHeader == nil {
 			fmt.Fprintf(stderr, "cgbench: %s skipped: it needs a server that cgbench starts\n", name)
@@ -279,6 +291,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		rep.add(res)
+	}
+	if err := b.check(ctx); err != nil {
+		return err
 	}
 	rep.ServerVmHWM = procStatusBytes(b.pid, "VmHWM")
 	if srv != nil {

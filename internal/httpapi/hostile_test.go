@@ -337,7 +337,7 @@ func TestHostilePanicRecovered(t *testing.T) {
 		},
 		Limits: web.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: -1},
 	})
-	ts := httptest.NewServer(h)
+	ts := httptest.NewServer(apitest.Checked(t, h))
 	defer ts.Close()
 	client := ts.Client()
 	send := func(method, path, body string) (*http.Response, map[string]any) {

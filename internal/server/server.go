@@ -1,7 +1,8 @@
 // Package server mounts the gateway's surfaces side by side over the shared
 // plumbing of internal/web: the JSON API under /payment/ and
 // /hosted/checkout/, the hosted checkout's pages under /checkout/, the
-// operational endpoints /healthz and /metrics, and (as it comes) the
+// operational endpoints /healthz and /metrics, the API's reference
+// (/openapi.json and /docs), and (as it comes) the
 // Merchant Portal, each with its own error rendering, content
 // types and Content-Security-Policy.
 package server
@@ -14,6 +15,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/cartgateway/cartgateway/internal/apidocs"
 	"github.com/cartgateway/cartgateway/internal/checkout"
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/httpapi"
@@ -78,6 +80,11 @@ func New(cfg Config) http.Handler {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	}))))
 	mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	// The API's reference: its OpenAPI document and the page rendered from
+	// it, guarded and answered in the API's error format.
+	for _, p := range apidocs.Paths {
+		mux.Handle("GET "+p, plumbing.Guard(api.Fail, plumbing.Instrument(p, apidocs.Handler())))
+	}
 	return plumbing.Outer(onePath(mux, api.NotFound(nil)))
 }
 
