@@ -111,9 +111,15 @@ func Copy(ctx context.Context, src, dst *DB) (CopyReport, error) {
 			}
 			row = row[:0]
 			for i, v := range vals {
-				if keep[i] {
-					row = append(row, v)
+				if !keep[i] {
+					continue
 				}
+				// An empty BLOB reads as a nil []byte, which pgx writes as
+				// NULL: the idempotency records of issue 12 keep an empty body.
+				if b, ok := v.([]byte); ok && b == nil {
+					v = []byte{}
+				}
+				row = append(row, v)
 			}
 			if _, err := insert.ExecContext(ctx, row...); err != nil {
 				rows.Close()
