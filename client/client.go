@@ -200,8 +200,9 @@ func (c *Client) Lookup(ctx context.Context, paymentID string, opts ...CallOptio
 	return &out.Data, nil
 }
 
-// Health reports whether the gateway and its database answer: nil, or an
-// error (an *Error with StatusCode 503 when the database does not answer).
+// Health reports whether the gateway is ready (its /healthz): nil, or an
+// error (an *Error with StatusCode 503 and Code "unavailable" when the
+// database does not answer, "degraded" when writes fail).
 func (c *Client) Health(ctx context.Context) error {
 	var out struct {
 		Status string `json:"status"`
@@ -363,8 +364,13 @@ func answerError(resp *http.Response, raw []byte) error {
 		}
 		return e
 	}
-	if resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(raw), `"unavailable"`) {
-		e.Code, e.Message = "unavailable", "503 - Service Unavailable. The gateway's database does not answer."
+	var health struct {
+		Status string `json:"status"`
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable && json.Unmarshal(raw, &health) == nil && health.Status != "" {
+		// /healthz: "unavailable" (the database does not answer) or
+		// "degraded" (writes fail).
+		e.Code, e.Message = health.Status, "503 - Service Unavailable. The gateway is "+health.Status+"."
 		return e
 	}
 	e.Message = fmt.Sprintf("%d %s: %.200s", resp.StatusCode, http.StatusText(resp.StatusCode), bytes.TrimSpace(raw))

@@ -51,7 +51,7 @@ func (e *Error) Is(target error) bool {
 	case ErrInvalidRequest:
 		return e.Code == "expired-card" && e.PaymentID == ""
 	case ErrServer:
-		return (e.Code == "" || e.Code == "unavailable") && e.StatusCode >= 500
+		return (e.Code == "" || e.Code == "unavailable" || e.Code == "degraded") && e.StatusCode >= 500
 	}
 	return false
 }
@@ -105,11 +105,12 @@ var codeKinds = func() map[string]error {
 		"unsupported-content-type": ErrInvalidRequest, "invalid-json": ErrInvalidRequest,
 		"unreadable-body": ErrInvalidRequest, "invalid-idempotency-key": ErrInvalidRequest,
 		"body-too-large": ErrInvalidRequest, "method-not-allowed": ErrInvalidRequest,
+		"duplicate-header": ErrInvalidRequest, "amount-too-large": ErrInvalidRequest,
 
 		"live-not-configured": ErrRefused, "payment-not-approved": ErrRefused, "payment-voided": ErrRefused,
 		"already-captured": ErrRefused, "capture-exceeds-authorized": ErrRefused,
 		"payment-not-captured": ErrRefused, "refund-exceeds-captured": ErrRefused, "payment-settled": ErrRefused,
-		"payment-has-refunds": ErrRefused,
+		"payment-has-refunds": ErrRefused, "too-many-refunds": ErrRefused,
 
 		"missing-privatekey": ErrUnauthorized, "missing-account-id": ErrUnauthorized,
 		"invalid-passed-privatekey": ErrUnauthorized,

@@ -194,6 +194,7 @@ type Payment struct {
 	UpdatedAt        time.Time     `json:"updated_at"`
 	SettledAt        time.Time     `json:"settled_at"` // zero until settled
 	BatchID          string        `json:"batch_id"`
+	TransactionCount int           `json:"transaction_count"` // all of them; Transactions has the latest 100
 	Transactions     []Transaction `json:"transactions"`
 	Response
 }
@@ -210,7 +211,7 @@ type CardSummary struct {
 // Transaction is one operation on a payment.
 type Transaction struct {
 	ID        string    `json:"id"`
-	Type      string    `json:"type"`   // authorize, charge, capture, refund or void
+	Type      string    `json:"type"`   // authorize, charge, capture, refund, void or settle
 	Result    string    `json:"result"` // approved, declined, error or pending
 	Amount    int64     `json:"amount"`
 	Code      string    `json:"code"` // the decline code or processor-error, on declined or failed ones

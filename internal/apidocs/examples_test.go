@@ -221,6 +221,7 @@ func recipes() []recipe {
 	rs = append(rs,
 		recipe{"healthz", 200, "ok", false, get("/healthz", func(t *testing.T) *apitest.Server { return gateway(t, apitest.Options{}) })},
 		recipe{"healthz", 503, "unavailable", false, get("/healthz", broken)},
+		recipe{"livez", 200, "alive", false, get("/livez", broken)}, // alive whatever the database does
 		recipe{"openapi", 429, "rate-limited", false, get("/openapi.json", ipLimited("/openapi.json"))},
 		recipe{"docs", 429, "rate-limited", false, get("/docs", ipLimited("/docs"))},
 	)

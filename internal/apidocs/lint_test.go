@@ -128,6 +128,7 @@ var noExample = map[string]string{
 	"GET /openapi.json 500": onlyAPanic,
 	"GET /docs 500":         onlyAPanic,
 	"GET /healthz 500":      onlyAPanic,
+	"GET /livez 500":        onlyAPanic,
 }
 
 const onlyAPanic = "only a panic in the server gives it (TestHostilePanicRecovered)"

@@ -40,7 +40,7 @@ func TestReferenceServed(t *testing.T) {
 	}
 	html := string(page.Raw)
 	for _, path := range []string{"/payment/authorize", "/payment/charge", "/payment/capture", "/payment/refund",
-		"/payment/void", "/payment/lookup", "/healthz", "/metrics", "/openapi.json", "/docs"} {
+		"/payment/void", "/payment/lookup", "/healthz", "/livez", "/metrics", "/openapi.json", "/docs"} {
 		if !strings.Contains(html, `<code class="path">`+path+`</code>`) {
 			t.Errorf("/docs does not show %s", path)
 		}
