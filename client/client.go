@@ -200,6 +200,30 @@ func (c *Client) Lookup(ctx context.Context, paymentID string, opts ...CallOptio
 	return &out.Data, nil
 }
 
+// CreateCheckout creates a hosted checkout session; send the customer to
+// its URL.
+func (c *Client) CreateCheckout(ctx context.Context, req CheckoutRequest, opts ...CallOption) (*Checkout, error) {
+	var out Checkout
+	meta, err := c.do(ctx, http.MethodPost, "/hosted/checkout/create", req, true, opts, &out)
+	out.Response = meta
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ValidateCheckout confirms that paymentID (what your success URL
+// received) paid one of your checkout sessions.
+func (c *Client) ValidateCheckout(ctx context.Context, paymentID string, opts ...CallOption) (*CheckoutValidation, error) {
+	var out CheckoutValidation
+	meta, err := c.do(ctx, http.MethodPost, "/hosted/checkout/validate", paymentIDBody{paymentID}, false, opts, &out)
+	out.Response = meta
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Health reports whether the gateway is ready (its /healthz): nil, or an
 // error (an *Error with StatusCode 503 and Code "unavailable" when the
 // database does not answer, "degraded" when writes fail).

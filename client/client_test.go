@@ -355,6 +355,29 @@ type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// TestCheckout: create a session, and validation of a payment that paid
+// none (the page's payment is internal/checkout's to test).
+func TestCheckout(t *testing.T) {
+	s := apitest.Start(t, apitest.Options{PublicURL: "https://pay.example.com"})
+	c := newClient(t, s, client.Config{})
+	ctx := context.Background()
+	co, err := c.CreateCheckout(ctx, client.CheckoutRequest{Reference: "order-77", SuccessURL: "https://shop.example/ok",
+		CancelURL: "https://shop.example/cart", Products: []client.CheckoutProduct{{Name: "Mug", Amount: 1200, Quantity: 2}}, TaxAmount: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if co.Amount != 2500 || !strings.HasPrefix(co.URL, "https://pay.example.com/checkout/") || co.ExpiresAt.IsZero() {
+		t.Errorf("checkout: %+v", co)
+	}
+	charge, err := c.Charge(ctx, payment("4242424242424242"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ValidateCheckout(ctx, charge.ID); !errors.Is(err, client.ErrRefused) || !strings.Contains(err.Error(), "not-a-checkout-payment") {
+		t.Errorf("validate a payment API charge: %v", err)
+	}
+}
+
 // TestConfig: what New refuses.
 func TestConfig(t *testing.T) {
 	for _, cfg := range []client.Config{

@@ -37,7 +37,7 @@ func jsonFields(t reflect.Type, prefix string) []string {
 		}
 		out = append(out, prefix+name)
 		ft := f.Type
-		if ft.Kind() == reflect.Slice {
+		if ft.Kind() == reflect.Slice || ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
 		}
 		if ft.Kind() == reflect.Struct && ft.PkgPath() == t.PkgPath() {
@@ -90,6 +90,8 @@ func TestAnswerTypesMatchTheDocument(t *testing.T) {
 		{"CaptureApproved", client.Capture{}},
 		{"ChangeApproved", client.Change{}},
 		{"Payment", client.Payment{}},
+		{"CheckoutCreated", client.Checkout{}},
+		{"CheckoutValidated", client.CheckoutValidation{}},
 	} {
 		want := schemaFields(all, all.Get(tc.schema), "")
 		got := jsonFields(reflect.TypeOf(tc.typ), "")

@@ -106,6 +106,11 @@ var codeKinds = func() map[string]error {
 		"unreadable-body": ErrInvalidRequest, "invalid-idempotency-key": ErrInvalidRequest,
 		"body-too-large": ErrInvalidRequest, "method-not-allowed": ErrInvalidRequest,
 		"duplicate-header": ErrInvalidRequest, "amount-too-large": ErrInvalidRequest,
+		"amount-too-small": ErrInvalidRequest, "unknown-public-url": ErrInvalidRequest,
+		"missing-products": ErrInvalidRequest, "invalid-products": ErrInvalidRequest,
+		"too-many-products": ErrInvalidRequest, "unknown-product": ErrInvalidRequest,
+		"ambiguous-product": ErrInvalidRequest, "not-a-checkout-payment": ErrRefused,
+		"checkout-payment-not-approved": ErrRefused,
 
 		"live-not-configured": ErrRefused, "payment-not-approved": ErrRefused, "payment-voided": ErrRefused,
 		"already-captured": ErrRefused, "capture-exceeds-authorized": ErrRefused,
@@ -123,14 +128,16 @@ var codeKinds = func() map[string]error {
 		"internal-error": ErrServer,
 	}
 	for _, f := range []string{"firstname", "lastname", "email", "address", "zip", "order-id", "amount",
-		"payment-id", "authorized-payment-id", "card-number", "card-cvv", "card-expiry-month", "card-expiry-year"} {
+		"payment-id", "authorized-payment-id", "card-number", "card-cvv", "card-expiry-month", "card-expiry-year",
+		"success-url", "cancel-url", "product-name", "product-amount"} {
 		k["missing-"+f] = ErrInvalidRequest
 	}
 	for _, f := range []string{"firstname", "lastname", "email", "address", "zip", "phone", "city", "state",
 		"order-id", "source", "threeds-cavv", "threeds-validated", "threeds-transaction-id",
 		"threeds-server-transaction-id", "threeds-version", "threeds-parres-status", "country",
 		"card-number", "card-cvv", "card-expiry-month", "card-expiry-year", "payment-id",
-		"authorized-payment-id", "amount"} {
+		"authorized-payment-id", "amount", "reference", "success-url", "cancel-url", "product-codename",
+		"product-name", "product-amount", "product-quantity", "product-image-url", "tax-amount", "shipping-amount"} {
 		k["invalid-"+f] = ErrInvalidRequest
 	}
 	return k

@@ -194,6 +194,7 @@ type Payment struct {
 	UpdatedAt        time.Time     `json:"updated_at"`
 	SettledAt        time.Time     `json:"settled_at"` // zero until settled
 	BatchID          string        `json:"batch_id"`
+	Checkout         *CheckoutRef  `json:"checkout"`          // set for a payment made on a hosted checkout page
 	TransactionCount int           `json:"transaction_count"` // all of them; Transactions has the latest 100
 	Transactions     []Transaction `json:"transactions"`
 	Response
@@ -248,4 +249,53 @@ func successOf(body []byte) (int, bool) {
 	}
 	n, err := strconv.Atoi(s.Success.String())
 	return n, err == nil
+}
+
+// CheckoutRef names the hosted checkout session a payment paid.
+type CheckoutRef struct {
+	SessionID string `json:"session_id"`
+	Reference string `json:"reference"`
+}
+
+// CheckoutRequest creates a hosted checkout session: an order that your
+// customer pays on the gateway's own page.
+type CheckoutRequest struct {
+	Reference      string            `json:"reference,omitempty"` // your order reference
+	SuccessURL     string            `json:"success_url"`         // gets payment_id=<id> added after an approved payment
+	CancelURL      string            `json:"cancel_url"`
+	Products       []CheckoutProduct `json:"products"`
+	TaxAmount      int64             `json:"tax_amount,omitempty"`
+	ShippingAmount int64             `json:"shipping_amount,omitempty"`
+}
+
+// CheckoutProduct is a line of a checkout: a Codename of the account's
+// catalogue, or a Name and Amount of its own.
+type CheckoutProduct struct {
+	Codename string `json:"codename,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Amount   int64  `json:"amount,omitempty"`
+	ImageURL string `json:"image_url,omitempty"`
+	Quantity int    `json:"quantity,omitempty"` // 1 if 0
+}
+
+// Checkout is a created checkout session.
+type Checkout struct {
+	ID        string    `json:"id"`
+	Message   string    `json:"message"`
+	URL       string    `json:"url"`    // send the customer there
+	Amount    int64     `json:"amount"` // the total
+	Currency  string    `json:"currency"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Response
+}
+
+// CheckoutValidation confirms that a payment paid a checkout session.
+type CheckoutValidation struct {
+	Message   string `json:"message"`
+	Status    string `json:"status"` // "valid" the first time, "validated" after
+	PaymentID string `json:"payment_id"`
+	Amount    int64  `json:"amount"`
+	Currency  string `json:"currency"`
+	Reference string `json:"reference"`
+	Response
 }

@@ -1,6 +1,7 @@
 package apidocs_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/cartgateway/cartgateway/internal/apidocs"
 	"github.com/cartgateway/cartgateway/internal/apitest"
+	"github.com/cartgateway/cartgateway/internal/card"
+	gw "github.com/cartgateway/cartgateway/internal/gateway"
+	"github.com/cartgateway/cartgateway/internal/service"
 	"github.com/cartgateway/cartgateway/internal/httpapi"
 	"github.com/cartgateway/cartgateway/internal/web"
 )
@@ -56,6 +60,12 @@ func gateway(t *testing.T, opt apitest.Options) *apitest.Server {
 }
 
 func sdk(t *testing.T, name string) string { return apitest.SDKBody(t, name) }
+
+// checkoutGateway makes hosted checkout pages under a fixed public URL, so
+// that examples show it.
+func checkoutGateway(t *testing.T) *apitest.Server {
+	return gateway(t, apitest.Options{PublicURL: "https://pay.example.com"})
+}
 
 func withCard(body, card string) string {
 	return strings.Replace(body, `"card_number":6011111111111117`, `"card_number":`+card, 1)
@@ -177,9 +187,13 @@ func recipes() []recipe {
 			return post(s, t, "/payment/refund", `{"amount":600,"payment_id":"`+id+`"}`, key)
 		}},
 	)
-	for _, op := range []string{"capture", "refund", "void", "lookup"} {
-		path := "/payment/" + op
-		fixture := op + ".json"
+	for _, gen := range []struct{ op, path, fixture string }{
+		{"capture", "/payment/capture", "capture.json"}, {"refund", "/payment/refund", "refund.json"},
+		{"void", "/payment/void", "void.json"}, {"lookup", "/payment/lookup", "lookup.json"},
+		{"createCheckout", "/hosted/checkout/create", "hosted-checkout-create-amounts.json"},
+		{"validateCheckout", "/hosted/checkout/validate", "hosted-checkout-validate.json"},
+	} {
+		op, path, fixture := gen.op, gen.path, gen.fixture
 		rs = append(rs,
 			recipe{op, 401, "missing-privatekey", false, func(t *testing.T) exchange {
 				return post(gateway(t, apitest.Options{}), t, path, sdk(t, fixture), map[string]string{"Authorization": ""})
@@ -208,6 +222,51 @@ func recipes() []recipe {
 			return post(s, t, path, strings.Replace(first, `{`, `{"note":"changed",`, 1), key)
 		}})
 	}
+	rs = append(rs,
+		recipe{"createCheckout", 200, "amounts", true, func(t *testing.T) exchange {
+			return post(checkoutGateway(t), t, "/hosted/checkout/create", sdk(t, "hosted-checkout-create-amounts.json"), nil)
+		}},
+		recipe{"createCheckout", 200, "codenames", true, func(t *testing.T) exchange {
+			s := checkoutGateway(t)
+			for i, price := range []int64{1000, 2500} {
+				if _, err := s.Service.AddProduct(context.Background(), s.AccountID, gw.Sandbox,
+					service.ProductInput{Codename: fmt.Sprintf("product%d", i+1), Name: fmt.Sprintf("Product %d", i+1), Price: price}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return post(s, t, "/hosted/checkout/create", sdk(t, "hosted-checkout-create-codenames.json"), nil)
+		}},
+		recipe{"createCheckout", 400, "unknown-product", true, func(t *testing.T) exchange {
+			return post(checkoutGateway(t), t, "/hosted/checkout/create", sdk(t, "hosted-checkout-create-codenames.json"), nil)
+		}},
+		recipe{"createCheckout", 409, "idempotency-key-reused", false, func(t *testing.T) exchange {
+			s := checkoutGateway(t)
+			key := map[string]string{"Idempotency-Key": "checkout-123456789"}
+			s.Request(t, http.MethodPost, "/hosted/checkout/create", sdk(t, "hosted-checkout-create-amounts.json"), key)
+			return post(s, t, "/hosted/checkout/create", strings.Replace(sdk(t, "hosted-checkout-create-amounts.json"), `"tax_amount":250`, `"tax_amount":300`, 1), key)
+		}},
+		recipe{"validateCheckout", 200, "valid", true, func(t *testing.T) exchange {
+			s := checkoutGateway(t)
+			created := s.Post(t, "/hosted/checkout/create", sdk(t, "hosted-checkout-create-amounts.json"))
+			url := created.String("url")
+			token := url[strings.LastIndex(url, "/")+1:]
+			_, paid, err := s.Service.PayCheckout(context.Background(), token, service.PaymentInput{
+				Card:     card.Input{Number: "4242424242424242", CVV: "123", ExpMonth: "10", ExpYear: "2031"},
+				Customer: gw.Customer{FirstName: "Test", LastName: "User", Email: "user3@example.com", Address: "6 Pheasant Run", Zip: "07733"},
+			}, "req_CHECKOUTPAGE001")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := post(s, t, "/hosted/checkout/validate", strings.ReplaceAll(sdk(t, "hosted-checkout-validate.json"), sdkPaymentID, paid.Transaction.ID), nil)
+			e.ids = map[string]string{paid.Transaction.ID: sdkPaymentID}
+			return e
+		}},
+		recipe{"validateCheckout", 400, "not-a-checkout-payment", false, func(t *testing.T) exchange {
+			s := checkoutGateway(t)
+			id := paid(t, s, "charge")
+			return post(s, t, "/hosted/checkout/validate", `{"payment_id":"`+id+`"}`, nil)
+		}},
+	)
 	get := func(path string, s func(t *testing.T) *apitest.Server) func(t *testing.T) exchange {
 		return func(t *testing.T) exchange { return exchange{answer: s(t).Request(t, http.MethodGet, path, "", nil)} }
 	}
@@ -232,6 +291,7 @@ var (
 	idPattern        = regexp.MustCompile(`\b[0-9A-Z]{15}\b`)
 	requestIDPattern = regexp.MustCompile(`req_[0-9A-Z]{15}`)
 	timePattern      = regexp.MustCompile(`[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z`)
+	pagePattern      = regexp.MustCompile(`/checkout/[A-Za-z0-9_-]{20,}`)
 )
 
 // normalize replaces what changes from run to run in the texts of an
@@ -246,6 +306,7 @@ func normalize(e exchange, texts ...string) []string {
 	for i, s := range texts {
 		s = requestIDPattern.ReplaceAllString(s, sampleRequestID)
 		s = timePattern.ReplaceAllString(s, sampleTime)
+		s = pagePattern.ReplaceAllString(s, "/checkout/KGiY_AunRjzoVxvr1zNIWaI7YlEf2f58")
 		out[i] = idPattern.ReplaceAllStringFunc(s, func(id string) string {
 			if shown, ok := ids[id]; ok {
 				return shown
