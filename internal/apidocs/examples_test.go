@@ -14,8 +14,8 @@ import (
 	"github.com/cartgateway/cartgateway/internal/apitest"
 	"github.com/cartgateway/cartgateway/internal/card"
 	gw "github.com/cartgateway/cartgateway/internal/gateway"
-	"github.com/cartgateway/cartgateway/internal/service"
 	"github.com/cartgateway/cartgateway/internal/httpapi"
+	"github.com/cartgateway/cartgateway/internal/service"
 	"github.com/cartgateway/cartgateway/internal/web"
 )
 
