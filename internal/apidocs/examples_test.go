@@ -88,8 +88,12 @@ var tooLarge = `{"payment_id":"` + strings.Repeat("A", httpapi.MaxBodyBytes) + `
 
 // limited is a gateway whose per-account limit allows one request.
 func limited(t *testing.T) *apitest.Server {
-	return gateway(t, apitest.Options{Limits: &web.Limits{IPRate: -1, AccountRate: 0.001, AccountBurst: 1, AuthFailuresPerMinute: -1}})
+	return gateway(t, apitest.Options{Limits: &web.Limits{IPRate: -1, AccountRate: 0.001, AccountBurst: 1, AuthFailuresPerMinute: -1, Now: frozen}})
 }
+
+// frozen is the limits' clock in examples: the Retry-After they show does
+// not depend on how long the machine took between two requests.
+func frozen() time.Time { return time.Unix(1_795_000_000, 0) }
 
 // broken is a gateway whose database is gone.
 func broken(t *testing.T) *apitest.Server {
@@ -272,7 +276,7 @@ func recipes() []recipe {
 	}
 	ipLimited := func(path string) func(t *testing.T) *apitest.Server {
 		return func(t *testing.T) *apitest.Server {
-			s := gateway(t, apitest.Options{Limits: &web.Limits{IPRate: 0.001, IPBurst: 1, AccountRate: -1, AuthFailuresPerMinute: -1}})
+			s := gateway(t, apitest.Options{Limits: &web.Limits{IPRate: 0.001, IPBurst: 1, AccountRate: -1, AuthFailuresPerMinute: -1, Now: frozen}})
 			s.Request(t, http.MethodGet, path, "", nil)
 			return s
 		}

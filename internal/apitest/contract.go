@@ -173,7 +173,8 @@ func (c *contract) check(e Exchange) error {
 	if e.Status == statusClientClosed && len(e.Answer) == 0 {
 		return nil // the client hung up: nobody receives this answer
 	}
-	if strings.HasPrefix(e.Path, checkout.PathPrefix) && e.Path == path.Clean(e.Path) {
+	if clean := path.Clean(e.Path); strings.HasPrefix(e.Path, checkout.PathPrefix) &&
+		(clean == e.Path || clean+"/" == e.Path) {
 		// The hosted checkout's pages are the customer's browser surface
 		// (HTML and forms), not the API: docs/hosted-checkout.md describes
 		// them and internal/checkout's browser tests hold them to it.
