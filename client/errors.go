@@ -94,7 +94,9 @@ var (
 var codeKinds = func() map[string]error {
 	k := map[string]error{
 		"card-declined": ErrDeclined, "insufficient-funds": ErrDeclined, "lost-card": ErrDeclined,
-		"stolen-card": ErrDeclined, "incorrect-cvv": ErrDeclined,
+		"stolen-card": ErrDeclined, "incorrect-cvv": ErrDeclined, "incorrect-number": ErrDeclined, "incorrect-zip": ErrDeclined,
+		"limit-exceeded": ErrDeclined, "card-not-supported": ErrDeclined, "authentication-required": ErrDeclined,
+		"call-issuer": ErrDeclined, "try-again-later": ErrDeclined,
 
 		"duplicate-transaction": ErrDuplicate,
 
