@@ -63,8 +63,8 @@ echo "== go test -race (SQLite; store contract and process tests also on Postgre
 go test -race -count=1 ./...
 
 if [ -n "${CARTGATEWAY_TEST_POSTGRES:-}" ]; then
-  echo "== go test -race: HTTP-level API, hosted checkout, portal (the browsers' too) and live connector suites on PostgreSQL"
-  CARTGATEWAY_TEST_BACKEND=postgres go test -race -count=1 ./internal/httpapi/... ./internal/checkout/... ./internal/portal/... ./internal/processor/...
+  echo "== go test -race: HTTP-level API (each exchange checked against the OpenAPI document), hosted checkout, portal (the browsers' too), live connector and Go client suites on PostgreSQL"
+  CARTGATEWAY_TEST_BACKEND=postgres go test -race -count=1 ./internal/httpapi/... ./internal/checkout/... ./internal/portal/... ./internal/processor/... ./client/...
 fi
 
 echo "== benchmark command, quick mode (checks that it works; figures in docs/performance.md)"

@@ -84,10 +84,10 @@ func startKillable(t *testing.T, db string, extra ...string) *killableGateway {
 	cmd.Env = append(os.Environ(), "CARTGATEWAY_SECRET="+testSecret)
 	g := &killableGateway{
 		url: "http://" + addr, cmd: cmd, log: &apitest.LogBuffer{}, done: make(chan struct{}),
-		client: &http.Client{
+		client: apitest.ContractClient(t, &http.Client{
 			Timeout:   20 * time.Second,
 			Transport: &http.Transport{MaxIdleConnsPerHost: 2 * crashClients, MaxConnsPerHost: 4 * crashClients},
-		},
+		}),
 	}
 	cmd.Stdout, cmd.Stderr = g.log, g.log
 	if err := cmd.Start(); err != nil {

@@ -38,7 +38,7 @@ type hostileGateway struct {
 func startHostileGateway(t *testing.T) *hostileGateway {
 	t.Helper()
 	g := &hostileGateway{db: filepath.Join(t.TempDir(), "gw.db"), addr: freeAddr(t),
-		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}}
+		client: apitest.ContractClient(t, &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}})}
 	var stdout *apitest.LogBuffer
 	stdout, g.stderr = serveInProcess(t, "--db", g.db, "--addr", g.addr, "--settle-at", "off",
 		"--rate-ip", "0", "--rate-account", "0", "--auth-failures", "0")

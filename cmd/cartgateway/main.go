@@ -33,6 +33,7 @@ type cli struct {
 	Products    productsCmd    `cmd:"" help:"Manage an account's hosted checkout product catalogue."`
 	Users       usersCmd       `cmd:"" help:"Create, list and reset an account's Merchant Portal users."`
 	Audit       auditCmd       `cmd:"" help:"Print the audit log of state changes, newest first."`
+	Webhooks    webhooksCmd    `cmd:"" help:"Manage webhook endpoints; list and resend deliveries."`
 	MigrateData migrateDataCmd `cmd:"" name:"migrate-data" help:"Copy all data to an empty store (e.g. SQLite to PostgreSQL), verified, with its secret."`
 	VersionCmd  versionCmd     `cmd:"" name:"version" help:"Print the version, commit and build date."`
 }
@@ -85,6 +86,8 @@ func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
 			"default_checkout_expiry":       shortDuration(service.DefaultCheckoutExpiry),
 			"default_portal_idle":           shortDuration(service.DefaultPortalIdleTimeout),
 			"default_portal_life":           shortDuration(service.DefaultPortalSessionLife),
+			"default_webhook_timeout":       shortDuration(service.DefaultWebhookTimeout),
+			"default_webhook_concurrency":   strconv.Itoa(service.DefaultWebhookConcurrency),
 		},
 	)
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartgateway/cartgateway/client"
 	"github.com/cartgateway/cartgateway/internal/apitest"
 )
 
@@ -64,7 +65,7 @@ func post(t *testing.T, url, account, key, body string) map[string]any {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("CARTGATEWAY-ACCOUNT-ID", account)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apitest.ContractClient(t, nil).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,10 +131,18 @@ func TestServeBootstrapAndShutdown(t *testing.T) {
 	if signIn.StatusCode != http.StatusSeeOther || signIn.Header.Get("Location") != "/portal/signin/password" {
 		t.Errorf("sign-in with the one-time password: %d to %q", signIn.StatusCode, signIn.Header.Get("Location"))
 	}
-	charge := post(t, "http://"+addr+"/payment/charge", account, key,
-		`{"firstname":"A","lastname":"B","email":"a@example.com","address":"1 Main St","zip":"10001","amount":1500,"card_number":"4242424242424242","card_cvv":"123","card_expiry_month":12,"card_expiry_year":2040,"order_id":"o-1"}`)
-	if charge["success"] != 1.0 {
-		t.Fatalf("charge: %v", charge)
+	// The newcomer's first charge, through the Go client as an integrator
+	// would send it.
+	c, err := client.New(client.Config{BaseURL: "http://" + addr, AccountID: account, PrivateKey: key,
+		Environment: "sandbox", HTTPClient: apitest.ContractClient(t, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	charge, err := c.Charge(context.Background(), client.PaymentRequest{Amount: 1500, OrderID: "o-1",
+		Card:     client.Card{Number: "4242424242424242", CVV: "123", ExpMonth: 12, ExpYear: 2040},
+		Customer: client.Customer{FirstName: "A", LastName: "B", Email: "a@example.com", Address: "1 Main St", Zip: "10001"}})
+	if err != nil || charge.Message != "Approved and Completed" {
+		t.Fatalf("charge: %+v, %v", charge, err)
 	}
 
 	cancel()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartgateway/cartgateway/internal/pgtest"
-
+	"github.com/cartgateway/cartgateway/client"
 	"github.com/cartgateway/cartgateway/internal/apitest"
+	"github.com/cartgateway/cartgateway/internal/pgtest"
 )
 
 const (
@@ -107,7 +108,7 @@ func call(t *testing.T, base, path, body string, headers ...string) answer {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apitest.ContractClient(t, nil).Do(req)
 	if err != nil {
 		t.Errorf("%s: %v", path, err)
 		return answer{}
@@ -119,6 +120,24 @@ func call(t *testing.T, base, path, body string, headers ...string) answer {
 		t.Errorf("%s: answer %d is not JSON: %q", path, resp.StatusCode, raw)
 	}
 	return a
+}
+
+// testClient is the Go client as the test account, its exchanges checked
+// against the OpenAPI document.
+func testClient(t *testing.T, url string) *client.Client {
+	t.Helper()
+	c, err := client.New(client.Config{BaseURL: url, AccountID: testAccount, PrivateKey: testKey, HTTPClient: apitest.ContractClient(t, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// testPayment is paymentBody for the Go client.
+func testPayment(card, order string, amount int64) client.PaymentRequest {
+	return client.PaymentRequest{Amount: amount, OrderID: order,
+		Card:     client.Card{Number: card, CVV: "123", ExpMonth: 12, ExpYear: 2040},
+		Customer: client.Customer{FirstName: "Test", LastName: "User", Email: "t@example.com", Address: "1 Main St", Zip: "10001"}}
 }
 
 func paymentBody(card, order string, amount int) string {
@@ -243,7 +262,7 @@ func TestPostgresOutage(t *testing.T) {
 	if strings.Contains(a.raw, "connect") || strings.Contains(a.raw, "dial") {
 		t.Errorf("the error leaks internals: %s", a.raw)
 	}
-	if resp, err := http.Get(gw.url + "/healthz"); err != nil || resp.StatusCode != 503 {
+	if resp, err := apitest.ContractClient(t, nil).Get(gw.url + "/healthz"); err != nil || resp.StatusCode != 503 {
 		t.Errorf("healthz during the outage: %v %v", resp.StatusCode, err)
 	}
 
@@ -273,15 +292,29 @@ func TestMigrateDataToPostgres(t *testing.T) {
 	runCmd(t, "accounts", "create", "--db", lite, "--name", "Mover", "--id", testAccount, "--key", testKey)
 
 	gw := startProcess(t, lite)
+	// The payments are made as an integrator makes them, with the Go client;
+	// lookups stay raw, to compare bytes before and after the move.
+	ctx := context.Background()
+	api := testClient(t, gw.url)
 	var ids []string
 	for i := range 6 {
-		a := call(t, gw.url, "/payment/authorize", paymentBody("4242424242424242", fmt.Sprintf("m-%d", i), 1000+i))
-		ids = append(ids, a.str("id"))
+		a, err := api.Authorize(ctx, testPayment("4242424242424242", fmt.Sprintf("m-%d", i), int64(1000+i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
 	}
-	call(t, gw.url, "/payment/capture", fmt.Sprintf(`{"authorized_payment_id":%q,"amount":900}`, ids[0]))
-	call(t, gw.url, "/payment/void", fmt.Sprintf(`{"payment_id":%q}`, ids[1]))
-	sale := call(t, gw.url, "/payment/charge", paymentBody("4000000000000002", "declined", 5000))
-	ids = append(ids, sale.str("id"))
+	if _, err := api.Capture(ctx, client.CaptureRequest{PaymentID: ids[0], Amount: 900}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Void(ctx, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	var declined *client.Error
+	if _, err := api.Charge(ctx, testPayment("4000000000000002", "declined", 5000)); !errors.Is(err, client.ErrDeclined) || !errors.As(err, &declined) {
+		t.Fatalf("the declined charge: %v", err)
+	}
+	ids = append(ids, declined.PaymentID)
 	before := map[string]string{}
 	for _, id := range ids {
 		before[id] = call(t, gw.url, "/payment/lookup", fmt.Sprintf(`{"payment_id":%q}`, id)).raw
@@ -314,8 +347,8 @@ func TestMigrateDataToPostgres(t *testing.T) {
 			t.Errorf("payment %s differs after the move:\n before %s\n after  %s", id, before[id], got)
 		}
 	}
-	if a := call(t, moved.url, "/payment/refund", fmt.Sprintf(`{"payment_id":%q,"amount":900}`, ids[0])); a.status != 200 {
-		t.Errorf("refund on PostgreSQL after the move: %d %s", a.status, a.raw)
+	if _, err := testClient(t, moved.url).Refund(ctx, client.RefundRequest{PaymentID: ids[0], Amount: 900}); err != nil {
+		t.Errorf("refund on PostgreSQL after the move: %v", err)
 	}
 	// The live processor's configuration moved with the data.
 	out = runCmd(t, "accounts", "rotate-processor-key", "--db", pg, "--account", testAccount,

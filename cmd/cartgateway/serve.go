@@ -37,6 +37,9 @@ type serveCmd struct {
 	IdempotencyRetention span         `name:"idempotency-retention" env:"CARTGATEWAY_IDEMPOTENCY_RETENTION" default:"${default_idempotency_retention}" help:"How long an Idempotency-Key is kept; older keys are deleted hourly."`
 	MaxRefunds           count        `name:"max-refunds-per-payment" env:"CARTGATEWAY_MAX_REFUNDS_PER_PAYMENT" default:"${default_max_refunds}" help:"The most refunds one payment may have; past it a refund answers 400 too-many-refunds."`
 	SettleAt             cutoff       `name:"settle-at" env:"CARTGATEWAY_SETTLE_AT" default:"00:00" help:"Daily settlement cut-off, HH:MM in UTC, or off."`
+	WebhookTimeout       span         `name:"webhook-timeout" env:"CARTGATEWAY_WEBHOOK_TIMEOUT" default:"${default_webhook_timeout}" help:"How long one webhook POST may take; a 2xx within it counts as delivered."`
+	WebhookConcurrency   count        `name:"webhook-concurrency" env:"CARTGATEWAY_WEBHOOK_CONCURRENCY" default:"${default_webhook_concurrency}" help:"Webhook POSTs in flight to one endpoint from this process, at most."`
+	WebhookAllowPrivate  bool         `name:"webhook-allow-private" env:"CARTGATEWAY_WEBHOOK_ALLOW_PRIVATE" default:"false" help:"Let live webhook endpoints reach private, loopback and link-local addresses (on-premises receivers)."`
 	LogLevel             logLevel     `name:"log-level" env:"CARTGATEWAY_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
 	PprofAddr            loopbackAddr `name:"pprof-addr" env:"CARTGATEWAY_PPROF_ADDR" placeholder:"HOST:PORT" help:"Serve Go's pprof profiles on this loopback address; off when empty."`
 	RateIP               rate         `name:"rate-ip" env:"CARTGATEWAY_RATE_IP" default:"${default_rate_ip}" help:"Requests per second per client IP (IPv6: per /64), burst twice that; /healthz and /metrics are exempt; 0 disables."`
@@ -70,8 +73,9 @@ func (c *serveCmd) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
-	if c.ProcessorTimeout <= 0 || c.IdempotencyRetention <= 0 || c.CheckoutExpiry <= 0 || c.PortalIdleTimeout <= 0 || c.PortalSessionLife <= 0 {
-		return errors.New("--processor-timeout, --idempotency-retention, --checkout-expiry, --portal-idle-timeout and --portal-session-lifetime must be positive, e.g. 30s or 24h")
+	if c.ProcessorTimeout <= 0 || c.IdempotencyRetention <= 0 || c.CheckoutExpiry <= 0 || c.WebhookTimeout <= 0 ||
+		c.PortalIdleTimeout <= 0 || c.PortalSessionLife <= 0 {
+		return errors.New("--processor-timeout, --idempotency-retention, --checkout-expiry, --webhook-timeout, --portal-idle-timeout and --portal-session-lifetime must be positive, e.g. 30s or 24h")
 	}
 	return nil
 }
@@ -103,6 +107,8 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	svc.CheckoutExpiry = time.Duration(c.CheckoutExpiry)
 	svc.PortalIdleTimeout, svc.PortalSessionLife = time.Duration(c.PortalIdleTimeout), time.Duration(c.PortalSessionLife)
 	svc.Log = log
+	svc.Webhooks = service.WebhookConfig{Timeout: time.Duration(c.WebhookTimeout), Concurrency: int(c.WebhookConcurrency),
+		AllowPrivate: c.WebhookAllowPrivate}
 	if err := bootstrap(ctx, svc, stdout, portalURL(string(c.PublicURL), string(c.Addr), tlsConfig != nil)); err != nil {
 		return err
 	}
@@ -142,6 +148,13 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	go svc.RunReconciler(ctx, reconcileEvery)
 	go svc.RunIdempotencyPurge(ctx, time.Hour)
 	go svc.RunKeyUseFlush(ctx, time.Minute)
+	// Webhook events: fanned out from the ledger and delivered until the
+	// server stops; the POSTs in flight then finish and are recorded.
+	webhooksDone := make(chan struct{})
+	go func() {
+		defer close(webhooksDone)
+		svc.RunWebhooks(ctx)
+	}()
 	errc := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {
@@ -160,6 +173,11 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	defer done()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return err
+	}
+	cancel()
+	select {
+	case <-webhooksDone:
+	case <-shutdownCtx.Done():
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cartgateway/cartgateway/internal/apitest"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key, and returns
@@ -74,7 +76,7 @@ func TestServeTLS(t *testing.T) {
 	_, stderr := serveInProcess(t, "--db", filepath.Join(dir, "gw.db"), "--addr", addr, "--settle-at", "off",
 		"--tls-cert", certFile, "--tls-key", keyFile, "--rate-ip", "2")
 
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	client := apitest.ContractClient(t, &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}})
 	defer client.CloseIdleConnections()
 	get := func(path string) *http.Response {
 		t.Helper()

@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -30,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cartgateway/cartgateway/client"
 )
 
 const usage = `cgbench: benchmark a CartGateway server on loopback.
@@ -84,6 +87,7 @@ type config struct {
 	wrk             string // path of wrk, with driver wrk
 	seed            uint64
 	serverArgs      []string
+	webhooks        bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -106,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.lookupExisting, "lookup-existing", 0, "with -db: the lookup scenario reads this many payments drawn at random from those already in the database (e.g. filled by cgbench seed) instead of ones it creates")
 	fs.StringVar(&c.driver, "driver", "auto", "load generator of the timed scenarios: wrk, vegeta, or auto (wrk when it is on PATH, else vegeta)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the deterministic inputs (amounts, mix)")
+	fs.BoolVar(&c.webhooks, "webhooks", false, "deliver webhook events of the bench account to a receiver in cgbench that answers 204, and report how many arrived per scenario")
 	serverArgs := fs.String("server-args", "", "extra arguments for cartgateway serve (they come last, so they override cgbench's)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -131,8 +136,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-target needs -account and -key")
 	case c.target == "" && (c.account != "" || c.key != "" || c.pid != 0):
 		return c, errors.New("-account, -key and -pid go with -target; a started server gets the bench account")
-	case c.target != "" && (c.bin != "" || *serverArgs != ""):
-		return c, errors.New("-bin and -server-args start a server; they do not go with -target")
+	case c.target != "" && (c.bin != "" || *serverArgs != "" || c.webhooks):
+		return c, errors.New("-bin, -server-args and -webhooks start a server; they do not go with -target")
 	}
 	wrk, lookErr := exec.LookPath("wrk")
 	switch c.driver {
@@ -197,6 +202,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	var srv *server
+	var hooks *receiver
 	if c.target != "" {
 		b.base, b.header = c.target, authHeader(c.account, c.key)
 		rep.Target = c.target
@@ -240,6 +246,15 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			b.liveNeighbourHeader = authHeader(liveNeighbourAccountID, liveNeighbourKey)
 		}
+		if c.webhooks {
+			if hooks, err = startReceiver(); err != nil {
+				return err
+			}
+			defer hooks.close()
+			if err := addEndpoint(ctx, bin, db, benchAccountID, hooks.url); err != nil {
+				return err
+			}
+		}
 		if srv, err = startServer(ctx, bin, db, c.serverArgs, stderr); err != nil {
 			return err
 		}
@@ -249,20 +264,41 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "cgbench: cartgateway (pid %d) on %s, db %s\n", b.pid, srv.url, db)
 	}
 
+	account, key := benchAccountID, benchKey
+	if c.target != "" {
+		account, key = c.account, c.key
+	}
+	if b.api, err = client.New(client.Config{BaseURL: b.base, AccountID: account, PrivateKey: key,
+		HTTPClient: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.conns}}}); err != nil {
+		return err
+	}
+
 	for _, name := range c.scenarios {
 		if name == scenarioSlowLiveNeighbour && b.liveNeighbourHeader == nil {
 			fmt.Fprintf(stderr, "cgbench: %s skipped: it needs a server that cgbench starts\n", name)
 			continue
 		}
 		fmt.Fprintf(stderr, "cgbench: %s for %s with %d connections (%s)\n", name, c.duration, c.conns, c.driver)
+		var before int64
+		if hooks != nil {
+			before = hooks.events.Load()
+		}
 		res, err := b.run(ctx, name)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
+		}
+		if hooks != nil {
+			n := hooks.events.Load() - before
+			res.WebhookEvents = &n
+			fmt.Fprintf(stderr, "cgbench: %s: %d webhook events received during the scenario (%.0f/s)\n", name, n, float64(n)/c.duration.Seconds())
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		rep.add(res)
+	}
+	if err := b.check(ctx); err != nil {
+		return err
 	}
 	rep.ServerVmHWM = procStatusBytes(b.pid, "VmHWM")
 	if srv != nil {

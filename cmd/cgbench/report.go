@@ -35,6 +35,9 @@ type result struct {
 	Ops            map[string]uint64 `json:"ops"`                   // requests by path
 	// Note says what else happened during the scenario.
 	Note string `json:"note,omitempty"`
+	// WebhookEvents counts the events the -webhooks receiver got during
+	// the scenario; absent without -webhooks.
+	WebhookEvents *int64 `json:"webhook_events,omitempty"`
 }
 
 // setCPU records the server's CPU time over the scenario, per request.

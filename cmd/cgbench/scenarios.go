@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/cartgateway/cartgateway/client"
 )
 
 const (
@@ -52,7 +55,8 @@ const (
 // feed the later ones.
 type bench struct {
 	base     string
-	header   http.Header // shared read-only by every target (vegeta copies it)
+	api      *client.Client // outside the timed loops: seeding, checks
+	header   http.Header    // shared read-only by every target (vegeta copies it)
 	conns    int
 	duration time.Duration
 	seed     uint64
@@ -315,32 +319,80 @@ func (b *bench) seedRefundable(ctx context.Context) error {
 	return err
 }
 
-// seedPayments makes seedCharges charges over HTTP with the run's
-// concurrency, untimed, and returns their ids. amount 0 draws amounts as
-// the charge scenario does.
+// seedPayments makes seedCharges charges with the run's concurrency,
+// untimed, through the Go client as an integrator would (each with its
+// Idempotency-Key, 429s waited out), and returns their ids. amount 0 draws
+// amounts as the charge scenario does.
 func (b *bench) seedPayments(ctx context.Context, stream string, amount int64) ([]string, error) {
 	fmt.Fprintf(b.log, "cgbench: %s: %d charges, untimed\n", stream, seedCharges)
 	in := b.inputs(stream)
-	tr := func(t *vegeta.Target) error {
-		b.post(t, pathCharge, in.payment(amount))
-		return nil
+	reqs := make([]client.PaymentRequest, seedCharges)
+	for i := range reqs {
+		reqs[i] = in.paymentRequest(amount)
 	}
-	var ids []string
-	each := func(r *vegeta.Result, ok bool) {
-		if id := answerOf(r).ID; ok && id != "" {
-			ids = append(ids, id)
-			b.created = append(b.created, id)
-		}
+	ids := make([]string, len(reqs))
+	kinds := map[string]uint64{}
+	var mu sync.Mutex
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range b.conns {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(reqs) && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
+				a, err := b.api.Charge(ctx, reqs[i])
+				if err != nil {
+					mu.Lock()
+					kinds[seedErrorKind(err)]++
+					mu.Unlock()
+					continue
+				}
+				ids[i] = a.ID
+			}
+		})
 	}
-	o := b.attack(ctx, stream, tr, countPacer(seedCharges), 0, each)
+	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if o.errors > 0 || len(ids) != seedCharges {
-		return nil, fmt.Errorf("seeding: %d of %d charges failed: %s", o.errors, seedCharges, formatKinds(o.errorKinds))
+	if len(kinds) > 0 {
+		failed := uint64(0)
+		for _, n := range kinds {
+			failed += n
+		}
+		return nil, fmt.Errorf("seeding: %d of %d charges failed: %s", failed, seedCharges, formatKinds(kinds))
 	}
+	b.created = append(b.created, ids...)
 	return ids, nil
 }
+
+func seedErrorKind(err error) string {
+	var e *client.Error
+	if errors.As(err, &e) {
+		return fmt.Sprintf("%d %s", e.StatusCode, e.Code)
+	}
+	return "transport: " + err.Error()
+}
+
+// check looks up, through the Go client, payments the run created: each
+// must be found, approved, with money on it. Untimed, after the scenarios.
+func (b *bench) check(ctx context.Context) error {
+	step := max(1, len(b.created)/checkedPayments)
+	checked := 0
+	for i := 0; i < len(b.created) && checked < checkedPayments; i += step {
+		p, err := b.api.Lookup(ctx, b.created[i])
+		if err != nil {
+			return fmt.Errorf("check: lookup of created payment %s: %w", b.created[i], err)
+		}
+		if (p.Status != client.StatusAuthorized && p.Status != client.StatusCaptured) || p.AmountAuthorized < 100 {
+			return fmt.Errorf("check: created payment %s is %s with %d authorized", p.ID, p.Status, p.AmountAuthorized)
+		}
+		checked++
+	}
+	fmt.Fprintf(b.log, "cgbench: checked %d created payments by lookup\n", checked)
+	return nil
+}
+
+// checkedPayments bounds the lookups of check.
+const checkedPayments = 50
 
 func (b *bench) keepCreated(r *vegeta.Result, ok bool) {
 	if id := answerOf(r).ID; ok && id != "" {
@@ -426,16 +478,6 @@ func (b *bench) attack(ctx context.Context, name string, tr vegeta.Targeter, pac
 	return o
 }
 
-// countPacer sends n requests as fast as they are answered, then stops.
-type countPacer uint64
-
-func (n countPacer) Pace(_ time.Duration, hits uint64) (time.Duration, bool) {
-	return 0, hits >= uint64(n)
-}
-
-// Rate is vegeta's "unpaced" (rate 0); only its reporting asks.
-func (countPacer) Rate(time.Duration) float64 { return 0 }
-
 // answer is what the bench reads of an answer.
 type answer struct {
 	ID   string `json:"id"`
@@ -504,6 +546,16 @@ type paymentBody struct {
 	ExpiryMonth int    `json:"card_expiry_month"`
 	ExpiryYear  int    `json:"card_expiry_year"`
 	OrderID     string `json:"order_id"`
+}
+
+// paymentRequest is payment for the Go client.
+func (in *inputs) paymentRequest(amount int64) client.PaymentRequest {
+	var b paymentBody
+	_ = json.Unmarshal(in.payment(amount), &b)
+	return client.PaymentRequest{Amount: b.Amount, OrderID: b.OrderID,
+		Card: client.Card{Number: b.CardNumber, CVV: b.CVV, ExpMonth: b.ExpiryMonth, ExpYear: b.ExpiryYear},
+		Customer: client.Customer{FirstName: b.FirstName, LastName: b.LastName, Email: b.Email, Address: b.Address,
+			City: b.City, State: b.State, Zip: b.Zip, Country: b.Country}}
 }
 
 // payment returns a charge or authorize body: a new order id, the next test

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cartgateway/cartgateway/client"
 )
 
 // The bench account and server secret are fixed so that runs are
@@ -119,16 +120,15 @@ func freeLoopbackAddr() (string, error) {
 }
 
 func (s *server) waitHealthy(ctx context.Context, limit time.Duration) error {
-	client := &http.Client{Timeout: time.Second}
+	api, err := client.New(client.Config{BaseURL: s.url, AccountID: benchAccountID, PrivateKey: benchKey,
+		Timeout: time.Second, MaxRetries: -1})
+	if err != nil {
+		return err
+	}
 	deadline := time.Now().Add(limit)
 	for {
-		resp, err := client.Get(s.url + "/healthz")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if api.Health(ctx) == nil {
+			return nil
 		}
 		select {
 		case <-s.exited:

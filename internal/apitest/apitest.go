@@ -41,11 +41,12 @@ type Server struct {
 	DBURL     string // the PostgreSQL database; "" on SQLite
 	Service   *service.Service
 	Store     *sqlstore.DB
-	Handler   http.Handler // what the server serves, to call in-process
+	Handler   http.Handler // what the server serves, to call in-process (contract-checked unless AsServed)
 	AccountID string
 	Key       string
 	logs      *LogBuffer
 	client    *http.Client
+	stopStore func() error
 }
 
 // Options adjust a test server.
@@ -78,7 +79,13 @@ type Options struct {
 	// AsServed configures the service and logs as `cartgateway serve`
 	// runs them (authentications cached, no log line below warnings), for
 	// benchmarks; tests keep every log line and authenticate every time.
+	// It also leaves out the contract check, which would be most of what a
+	// benchmark measures.
 	AsServed bool
+	// Wrap, if set, wraps the served handler (outside the contract check,
+	// which still sees every exchange the gateway answers): a test can
+	// delay or drop answers as a network would.
+	Wrap func(http.Handler) http.Handler
 }
 
 // SDKAccountID and SDKKey are the PHP SDK's published sandbox credentials.
@@ -121,7 +128,8 @@ func OpenStore(t testing.TB) (db *sqlstore.DB, path, url string) {
 	return db, path, url
 }
 
-// Start starts a gateway on a fresh store (see Backend).
+// Start starts a gateway on a fresh store (see Backend). Every exchange it
+// serves is checked against the OpenAPI document (see CheckExchange).
 func Start(t testing.TB, opt Options) *Server {
 	t.Helper()
 	db, path, url := OpenStore(t)
@@ -159,11 +167,19 @@ func Start(t testing.TB, opt Options) *Server {
 		cfg.Limits = web.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: -1}
 	}
 	routes := server.New(cfg)
-	ts := httptest.NewServer(routes)
-	s := &Server{URL: ts.URL, DBPath: path, DBURL: url, Service: svc, Store: db, Handler: routes, logs: logs, client: ts.Client()}
+	if !opt.AsServed {
+		routes = checkingHandler(t, routes)
+	}
+	served := routes
+	if opt.Wrap != nil {
+		served = opt.Wrap(routes)
+	}
+	ts := httptest.NewServer(served)
+	s := &Server{URL: ts.URL, DBPath: path, DBURL: url, Service: svc, Store: db, Handler: routes, logs: logs, client: ts.Client(),
+		stopStore: sync.OnceValue(db.Close)}
 	t.Cleanup(func() {
 		ts.Close()
-		_ = db.Close()
+		_ = s.stopStore()
 	})
 	s.AccountID, s.Key = s.CreateAccount(t, service.NewAccount{ID: opt.AccountID, Key: opt.Key, Name: "Test merchant",
 		Currency: opt.Currency, Environment: gateway.Sandbox})
@@ -196,6 +212,9 @@ func (s *Server) Twin(t testing.TB, opt Options) *Server {
 	logs := &LogBuffer{}
 	routes := server.New(server.Config{Service: svc, Log: slog.New(slog.NewJSONHandler(logs, nil)), Ready: db.Health, PublicURL: opt.PublicURL,
 		Limits: web.Limits{IPRate: -1, AccountRate: -1, AuthFailuresPerMinute: -1}})
+	if !opt.AsServed {
+		routes = checkingHandler(t, routes)
+	}
 	ts := httptest.NewServer(routes)
 	t.Cleanup(func() {
 		ts.Close()
@@ -204,6 +223,10 @@ func (s *Server) Twin(t testing.TB, opt Options) *Server {
 	return &Server{URL: ts.URL, DBPath: s.DBPath, DBURL: s.DBURL, Service: svc, Store: db, Handler: routes, logs: logs, client: ts.Client(),
 		AccountID: s.AccountID, Key: s.Key}
 }
+
+// CloseStore closes the gateway's store under it: from then on it answers
+// as it does when its database is gone.
+func (s *Server) CloseStore() { _ = s.stopStore() }
 
 // CreateAccount creates another account and returns its id and key.
 func (s *Server) CreateAccount(t testing.TB, in service.NewAccount) (string, string) {
@@ -409,7 +432,7 @@ func (s *Server) Request(t testing.TB, method, path, body string, headers map[st
 		t.Fatal(err)
 	}
 	r := Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && method != http.MethodHead {
 		if err := json.Unmarshal(raw, &r.Body); err != nil {
 			t.Fatalf("%s %s: answer is not a JSON object: %v: %s", method, path, err, raw)
 		}

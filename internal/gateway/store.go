@@ -100,6 +100,35 @@ type ReadTx interface {
 	Users(ctx context.Context, accountID string) ([]User, error)
 	// PortalSession finds a session by its token's hash.
 	PortalSession(ctx context.Context, tokenHash []byte) (PortalSession, error)
+	// EventPayments reads payments by id, as PaymentByTransaction does
+	// (each with its latest transactions and their count), from the
+	// database itself, never from a cache: what an event shows includes the
+	// change that caused it. Ids not found are left out.
+	EventPayments(ctx context.Context, ids []string) (map[string]Payment, error)
+	// WebhookEndpoints lists the endpoints of an account (every account's
+	// when accountID is empty), by creation.
+	WebhookEndpoints(ctx context.Context, accountID string) ([]WebhookEndpoint, error)
+	// WebhookEndpoint finds one endpoint by id.
+	WebhookEndpoint(ctx context.Context, id string) (WebhookEndpoint, error)
+	// WebhookCursor is the last ledger position fanned out to deliveries;
+	// in Update it locks the cursor until the end of the transaction where
+	// the store locks rows.
+	WebhookCursor(ctx context.Context) (LedgerPosition, error)
+	// WebhookDeliveries lists the deliveries of an event, by endpoint
+	// (every event of an account when eventID is empty and accountID is
+	// set: the latest limit, newest first).
+	WebhookDeliveries(ctx context.Context, f WebhookDeliveryFilter) ([]WebhookDelivery, error)
+	// WebhookBacklog is the event time of the oldest pending delivery, and
+	// how many are pending; zero time when none is.
+	WebhookBacklog(ctx context.Context) (time.Time, int, error)
+}
+
+// WebhookDeliveryFilter selects deliveries for a listing.
+type WebhookDeliveryFilter struct {
+	EventID   string
+	AccountID string
+	Status    DeliveryStatus
+	Limit     int // required, at most MaxPaymentPage
 }
 
 // LedgerPosition is a place in the ledger's commit order; the zero value is
@@ -245,6 +274,35 @@ type Tx interface {
 	// DeleteEndedSessions deletes at most limit sessions whose absolute
 	// end is at or before t.
 	DeleteEndedSessions(ctx context.Context, t time.Time, limit int) error
+	// InsertWebhookEndpoint adds an endpoint.
+	InsertWebhookEndpoint(ctx context.Context, e WebhookEndpoint) error
+	// UpdateWebhookEndpoint writes an endpoint's URL, events, enabled flag,
+	// secrets and UpdatedAt; ErrNotFound if there is none.
+	UpdateWebhookEndpoint(ctx context.Context, e WebhookEndpoint) error
+	// DeleteWebhookEndpoint removes an endpoint and its deliveries;
+	// ErrNotFound if there is none.
+	DeleteWebhookEndpoint(ctx context.Context, id string) error
+	// SetWebhookCursor moves the cursor WebhookCursor reads.
+	SetWebhookCursor(ctx context.Context, p LedgerPosition) error
+	// InsertWebhookDelivery adds a pending delivery, unless its event has
+	// one for that endpoint already; it reports whether it added one.
+	InsertWebhookDelivery(ctx context.Context, d WebhookDelivery) (bool, error)
+	// ClaimWebhookDeliveries takes at most limit pending deliveries of an
+	// endpoint that are due at now and follow no pending delivery of the
+	// same payment to that endpoint, oldest first, skipping those another
+	// transaction holds, and leases them: their NextAttemptAt becomes
+	// lease. A process whose lease ends without a recorded attempt loses
+	// the delivery to whoever claims it next.
+	ClaimWebhookDeliveries(ctx context.Context, endpointID string, now, lease time.Time, limit int) ([]WebhookDelivery, error)
+	// RecordWebhookAttempt writes a claimed delivery's status,
+	// NextAttemptAt, DeliveredAt and Attempts if it is still pending with
+	// its lease ending at leaseWas; otherwise ErrConflict (another process
+	// took it over).
+	RecordWebhookAttempt(ctx context.Context, d WebhookDelivery, leaseWas time.Time) error
+	// ResendWebhookEvent makes the deliveries of an event (to one endpoint
+	// if endpointID is set) pending again, due at now and given up at
+	// giveUp; it says how many.
+	ResendWebhookEvent(ctx context.Context, accountID, eventID, endpointID string, now, giveUp time.Time) (int, error)
 }
 
 // AuditEntry records one state change: who (Actor: "key:<key id>" for the

@@ -305,7 +305,7 @@ func TestHSTSOverTLS(t *testing.T) {
 	t.Cleanup(func() { _ = db.Close() })
 	h := server.New(server.Config{Service: &service.Service{Store: db, FingerprintKey: apitest.FingerprintKey, Now: time.Now},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: db.Ping})
-	ts := httptest.NewTLSServer(h)
+	ts := httptest.NewTLSServer(apitest.Checked(t, h))
 	defer ts.Close()
 	for _, tc := range []struct {
 		method, path string

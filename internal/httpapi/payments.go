@@ -307,3 +307,7 @@ func requestedAmount(p gateway.Payment) int64 {
 	}
 	return p.AuthorizedAmount
 }
+
+// PaymentJSON is a payment as lookup's "data" shows it, the same bytes:
+// webhook events carry it.
+func PaymentJSON(p gateway.Payment) []byte { return newPaymentData(p).appendJSON(nil) }

@@ -88,7 +88,7 @@ func (h *API) NotFound(mux *http.ServeMux) http.Handler {
 				strings.Join(allow, " or ") + " (method-not-allowed).", Code: "method-not-allowed", RequestID: web.RequestID(r.Context())})
 			return
 		}
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "404 - Not Found. There is no such endpoint; see docs/api.md (not-found).",
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "404 - Not Found. There is no such endpoint; the reference is at /docs (not-found).",
 			Code: "not-found", RequestID: web.RequestID(r.Context())})
 	})))
 }

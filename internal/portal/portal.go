@@ -4,7 +4,7 @@
 // from templates embedded in the binary, with a stylesheet and a small
 // script of its own (no third party), and only translates between the
 // browser and the payment service, which owns every rule. docs/portal.md
-// describes the pages and the security choices (ADR 14).
+// describes the pages and the security choices (ADR 17).
 package portal
 
 import (

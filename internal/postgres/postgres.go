@@ -39,6 +39,7 @@ func Dialect() sqlstore.Dialect {
 		Rebind:            rebind,
 		IsUniqueViolation: func(err error) bool { return sqlState(err) == "23505" },
 		ForUpdate:         " FOR UPDATE",
+		SkipLocked:        " FOR UPDATE SKIP LOCKED",
 		LockKey:           "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
 		IsRetryable: func(err error) bool {
 			switch sqlState(err) {

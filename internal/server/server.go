@@ -1,9 +1,9 @@
 // Package server mounts the gateway's surfaces side by side over the shared
 // plumbing of internal/web: the JSON API under /payment/ and
 // /hosted/checkout/, the hosted checkout's pages under /checkout/, the
-// Merchant Portal under /portal/, and the operational endpoints /healthz
-// and /metrics, each with its own error rendering, content types and
-// Content-Security-Policy.
+// operational endpoints /healthz and /metrics, the API's reference
+// (/openapi.json and /docs), and the Merchant Portal under /portal/, each
+// with its own error rendering, content types and Content-Security-Policy.
 package server
 
 import (
@@ -14,6 +14,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/cartgateway/cartgateway/internal/apidocs"
 	"github.com/cartgateway/cartgateway/internal/checkout"
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/httpapi"
@@ -48,6 +49,16 @@ func New(cfg Config) http.Handler {
 	if cfg.Metrics == nil {
 		cfg.Metrics = web.NewMetrics()
 	}
+	// Webhook events show a payment as the API's lookup does, and their
+	// delivery is measured with the server's metrics.
+	if svc := cfg.Service; svc != nil {
+		if svc.PaymentJSON == nil {
+			svc.PaymentJSON = httpapi.PaymentJSON
+		}
+		if svc.Webhooks.Observe == nil {
+			svc.Webhooks.Observe, svc.Webhooks.ObserveBacklog = cfg.Metrics.WebhookObservers()
+		}
+	}
 	limits := cfg.Limits.Build()
 	plumbing := &web.Plumbing{Log: cfg.Log, Metrics: cfg.Metrics, TrustedProxies: cfg.TrustedProxies, IPLimit: limits.IP}
 	api := &httpapi.API{Service: cfg.Service, Log: cfg.Log, Web: plumbing, Account: limits.Account, AuthFailures: limits.AuthFailures,
@@ -71,6 +82,11 @@ func New(cfg Config) http.Handler {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	}))))
 	mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	// The API's reference: its OpenAPI document and the page rendered from
+	// it, guarded and answered in the API's error format.
+	for _, p := range apidocs.Paths {
+		mux.Handle("GET "+p, plumbing.Guard(api.Fail, plumbing.Instrument(p, apidocs.Handler())))
+	}
 	return plumbing.Outer(onePath(mux, api.NotFound(nil)))
 }
 

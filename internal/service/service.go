@@ -71,6 +71,11 @@ type Service struct {
 	PortalIdleTimeout, PortalSessionLife time.Duration
 	// SignInLimits throttle failed portal sign-ins (the defaults if zero).
 	SignInLimits SignInLimits
+	// Webhooks tunes event delivery (RunWebhooks).
+	Webhooks WebhookConfig
+	// PaymentJSON renders a payment as the API's lookup shows it, for
+	// webhook events (the API surface's encoding: one shape everywhere).
+	PaymentJSON func(gateway.Payment) []byte
 
 	auth   authCache
 	live   liveCache
@@ -592,7 +597,7 @@ func (s *Service) AuditLog(ctx context.Context, f gateway.AuditFilter) ([]gatewa
 		}
 		t := ledger[0]
 		ledger = ledger[1:]
-		out = append(out, gateway.AuditEntry{ID: t.ID, At: t.CreatedAt, Actor: t.Actor, Action: eventType(t.Operation, t.Result),
+		out = append(out, gateway.AuditEntry{ID: t.ID, At: t.CreatedAt, Actor: t.Actor, Action: gateway.EventType(t.Operation, t.Result),
 			AccountID: t.AccountID, Environment: t.Environment, ObjectID: t.PaymentID, RequestID: t.RequestID,
 			Detail: fmt.Sprintf("transaction=%s operation=%s result=%s amount=%d", t.ID, t.Operation, t.Result, t.Amount)})
 	}
@@ -657,25 +662,4 @@ func (s *Service) retry(ctx context.Context, fn func(gateway.Tx) error) error {
 		}
 	}
 	return fmt.Errorf("gave up after %d conflicting attempts: %w", maxAttempts, err)
-}
-
-// eventType names what a transaction did, as its audit entry's action (and
-// the type of the event a webhook will announce).
-func eventType(op gateway.Operation, r gateway.Result) string {
-	switch {
-	case r == gateway.ResultPending:
-		return "payment.pending"
-	case r == gateway.ResultDeclined:
-		return "payment.declined"
-	case r == gateway.ResultError:
-		return "payment.failed"
-	case op == gateway.OpAuthorize:
-		return "payment.authorized"
-	case op == gateway.OpCharge, op == gateway.OpCapture:
-		return "payment.captured"
-	case op == gateway.OpRefund:
-		return "payment.refunded"
-	default:
-		return "payment.voided"
-	}
 }

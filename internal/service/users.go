@@ -29,7 +29,7 @@ import (
 
 // Merchant Portal users: passwords (argon2id), sign-in with throttling,
 // server-side sessions with idle and absolute expiry, and TOTP two-factor
-// sign-in (RFC 6238). docs/portal.md and ADR 14 explain the choices.
+// sign-in (RFC 6238). docs/portal.md and ADR 17 explain the choices.
 
 // Defaults of the portal's sessions.
 const (

@@ -2,9 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/cartgateway/cartgateway/internal/gateway"
 )
 
 // copyTables lists every table with data, parents before children, with the
@@ -25,6 +28,8 @@ var copyTables = []struct{ name, order string }{
 	{"settlement_batches", "id"},
 	{"audit_log", "seq"},
 	{"processor_configs", "account_id"},
+	{"webhook_endpoints", "id"},
+	{"webhook_deliveries", "seq"},
 }
 
 // sequenceColumns are the columns a destination assigns itself: the audit
@@ -108,9 +113,15 @@ func Copy(ctx context.Context, src, dst *DB) (CopyReport, error) {
 			}
 			row = row[:0]
 			for i, v := range vals {
-				if keep[i] {
-					row = append(row, v)
+				if !keep[i] {
+					continue
 				}
+				// An empty BLOB reads as a nil []byte, which pgx writes as
+				// NULL: the idempotency records of issue 12 keep an empty body.
+				if b, ok := v.([]byte); ok && b == nil {
+					v = []byte{}
+				}
+				row = append(row, v)
 			}
 			if _, err := insert.ExecContext(ctx, row...); err != nil {
 				rows.Close()
@@ -124,10 +135,42 @@ func Copy(ctx context.Context, src, dst *DB) (CopyReport, error) {
 			return rep, fmt.Errorf("read %s: %w", t.name, err)
 		}
 	}
+	if err := copyWebhookCursor(ctx, src, dst, tx); err != nil {
+		return rep, err
+	}
 	if err := tx.Commit(); err != nil {
 		return rep, fmt.Errorf("commit: %w", err)
 	}
 	return rep, verifyCopy(ctx, src, dst, &rep)
+}
+
+// copyWebhookCursor puts the destination's webhook cursor on the same
+// ledger row as the source's. Positions mean something only to the store
+// that made them, but the copy keeps the ledger's order: the cursor is
+// after the n-th final row on both sides, so that the events fanned out
+// already are not sent again and those not fanned out yet still will be.
+func copyWebhookCursor(ctx context.Context, src, dst *DB, dstTx *sql.Tx) error {
+	var cur gateway.LedgerPosition
+	if err := src.read.QueryRowContext(ctx, "SELECT epoch, seq FROM webhook_cursor WHERE name = 'ledger'").Scan(&cur.Epoch, &cur.Seq); err != nil {
+		return fmt.Errorf("read the webhook cursor: %w", err)
+	}
+	after, args := src.d.AfterPosition(cur)
+	var n int64
+	if err := src.read.QueryRowContext(ctx, src.d.Rebind("SELECT COUNT(*) FROM transactions WHERE result <> 'pending' AND NOT ("+after+")"), args...).Scan(&n); err != nil {
+		return fmt.Errorf("count the events fanned out: %w", err)
+	}
+	var pos gateway.LedgerPosition
+	if n > 0 {
+		err := dstTx.QueryRowContext(ctx, dst.d.Rebind("SELECT "+dst.d.PositionColumns+" FROM transactions WHERE result <> 'pending' ORDER BY "+
+			dst.d.PositionOrder+" LIMIT 1 OFFSET ?"), n-1).Scan(&pos.Epoch, &pos.Seq)
+		if err != nil {
+			return fmt.Errorf("find the webhook cursor's row: %w", err)
+		}
+	}
+	if _, err := dstTx.ExecContext(ctx, dst.d.Rebind("UPDATE webhook_cursor SET epoch = ?, seq = ? WHERE name = 'ledger'"), pos.Epoch, pos.Seq); err != nil {
+		return fmt.Errorf("write the webhook cursor: %w", err)
+	}
+	return nil
 }
 
 func verifyCopy(ctx context.Context, src, dst *DB, rep *CopyReport) error {

@@ -27,6 +27,10 @@ type Dialect struct {
 	IsUniqueViolation func(error) bool
 	// ForUpdate is appended to reads that precede a write of the same row.
 	ForUpdate string
+	// SkipLocked is appended to a read that claims rows for one process
+	// among several (FOR UPDATE SKIP LOCKED); SQLite's single writer needs
+	// none.
+	SkipLocked string
 	// LockKey, when set, is a statement taking a transaction-scoped lock on
 	// one text key (e.g. pg_advisory_xact_lock). It serialises checks that no
 	// constraint can express, such as duplicate detection, across processes.

@@ -57,6 +57,10 @@ func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
 		{"checkout_listing", testCheckoutListing},
 		{"payment_days", testPaymentDays},
 		{"payment_scan_limit", testPaymentScanLimit},
+		{"webhook_endpoints", testWebhookEndpoints},
+		{"webhook_deliveries", testWebhookDeliveries},
+		{"webhook_cursor", testWebhookCursor},
+		{"event_payments", testEventPayments},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -60,3 +60,31 @@ func (m *Metrics) requestObserver(endpoint string) func(status int, elapsed time
 		latency.Observe(elapsed.Seconds())
 	}
 }
+
+// WebhookObservers registers the series of event delivery and returns what
+// feeds them (service.WebhookConfig's Observe and ObserveBacklog).
+func (m *Metrics) WebhookObservers() (observe func(outcome string, latency time.Duration), backlog func(age time.Duration, pending int)) {
+	attempts := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cartgateway_webhook_deliveries_total", Help: "Webhook delivery attempts by outcome: delivered, retry (failed, retried later), failed (given up).",
+	}, []string{"outcome"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "cartgateway_webhook_delivery_duration_seconds", Help: "Webhook delivery attempt latency by outcome.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"outcome"})
+	age := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "cartgateway_webhook_backlog_seconds", Help: "Age of the oldest undelivered webhook event (0: none waits).",
+	})
+	pending := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "cartgateway_webhook_pending_deliveries", Help: "Webhook deliveries not yet delivered or given up.",
+	})
+	m.registry.MustRegister(attempts, latency, age, pending)
+	observe = func(outcome string, d time.Duration) {
+		attempts.WithLabelValues(outcome).Inc()
+		latency.WithLabelValues(outcome).Observe(d.Seconds())
+	}
+	backlog = func(a time.Duration, n int) {
+		age.Set(a.Seconds())
+		pending.Set(float64(n))
+	}
+	return observe, backlog
+}
