@@ -24,6 +24,7 @@ import (
 
 	"github.com/cartgateway/cartgateway/internal/apidocs"
 	"github.com/cartgateway/cartgateway/internal/checkout"
+	"github.com/cartgateway/cartgateway/internal/portal"
 )
 
 // The contract: every request a test sends to a gateway and every answer it
@@ -173,11 +174,12 @@ func (c *contract) check(e Exchange) error {
 	if e.Status == statusClientClosed && len(e.Answer) == 0 {
 		return nil // the client hung up: nobody receives this answer
 	}
-	if clean := path.Clean(e.Path); strings.HasPrefix(e.Path, checkout.PathPrefix) &&
+	if clean := path.Clean(e.Path); (strings.HasPrefix(e.Path, checkout.PathPrefix) || strings.HasPrefix(e.Path, portal.Prefix)) &&
 		(clean == e.Path || clean+"/" == e.Path) {
-		// The hosted checkout's pages are the customer's browser surface
-		// (HTML and forms), not the API: docs/hosted-checkout.md describes
-		// them and internal/checkout's browser tests hold them to it.
+		// The hosted checkout's pages and the Merchant Portal are browser
+		// surfaces (HTML and forms), not the API: docs/hosted-checkout.md
+		// and docs/portal.md describe them, and their own HTTP and browser
+		// tests hold them to it.
 		return nil
 	}
 	ctx := context.Background()

@@ -39,6 +39,7 @@ const (
 	PermManageUsers    Permission = "users.manage"
 	PermManageSettings Permission = "settings.manage"
 	PermViewAudit      Permission = "audit.view"
+	PermManageWebhooks Permission = "webhooks.manage" // endpoints, their secrets, deliveries
 )
 
 // Allows reports whether the role may do p: an admin everything, staff

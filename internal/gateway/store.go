@@ -125,10 +125,11 @@ type ReadTx interface {
 
 // WebhookDeliveryFilter selects deliveries for a listing.
 type WebhookDeliveryFilter struct {
-	EventID   string
-	AccountID string
-	Status    DeliveryStatus
-	Limit     int // required, at most MaxPaymentPage
+	EventID     string
+	AccountID   string
+	Environment Environment // optional
+	Status      DeliveryStatus
+	Limit       int // required, at most MaxPaymentPage
 }
 
 // LedgerPosition is a place in the ledger's commit order; the zero value is

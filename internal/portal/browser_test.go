@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -273,6 +274,46 @@ func TestBrowserPortal(t *testing.T) {
 	shot(t, ctx, "products")
 	open(t, ctx, base+"/portal/sandbox/products/mug_blue/edit")
 	shot(t, ctx, "product-edit")
+
+	// Webhooks: an endpoint added (its secret shown once), an event
+	// delivered to it, and the event's attempts.
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"received":true}`)
+	}))
+	defer receiver.Close()
+	open(t, ctx, base+"/portal/sandbox/webhooks")
+	do(t, ctx, "add an endpoint", chromedp.SendKeys(chromedp.CSS("#webhook-url"), receiver.URL+"/cartgateway"),
+		chromedp.Click(chromedp.CSS(`input[value="payment.captured"]`)), chromedp.Click(chromedp.CSS(`input[value="payment.refunded"]`)))
+	submit(t, ctx, `form[action$="/webhooks"] button`)
+	if secret := browsertest.Run(t, ctx, "signing secret", chromedp.Value(chromedp.CSS("#webhook-secret"))); !strings.HasPrefix(secret, "whsec_") {
+		t.Errorf("the signing secret shown: %q", secret)
+	}
+	shot(t, ctx, "webhook-added")
+	hooked := charge(t, s, "4242424242424242", map[string]any{"order_id": "SO-HOOK"})
+	// Delivery runs until the new charge's event has arrived (PostgreSQL
+	// fans a ledger row out once no older transaction can still commit).
+	var event string
+	for deadline := time.Now().Add(15 * time.Second); event == ""; time.Sleep(50 * time.Millisecond) {
+		if err := s.Service.DeliverWebhooksOnce(context.Background()); err != nil || time.Now().After(deadline) {
+			t.Fatalf("the event of %s was not delivered: %v", hooked, err)
+		}
+		ds, err := s.Service.WebhookDeliveries(context.Background(), gateway.WebhookDeliveryFilter{AccountID: s.AccountID, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			if d.PaymentID == hooked && d.Status == gateway.DeliveryDelivered {
+				event = d.EventID
+			}
+		}
+	}
+	open(t, ctx, base+"/portal/sandbox/webhooks")
+	shot(t, ctx, "webhooks")
+	do(t, ctx, "open the event", chromedp.Click(chromedp.CSS(`a[href$="/webhooks/events/`+event+`"]`)), chromedp.WaitVisible(chromedp.CSS("main section h2")))
+	if got := text(t, ctx, "main"); !strings.Contains(got, "HTTP 200") || !strings.Contains(got, `{"received":true}`) {
+		t.Errorf("the event's page: %s", got)
+	}
+	shot(t, ctx, "webhook-event")
 	open(t, ctx, base+"/portal/users")
 	do(t, ctx, "invite", chromedp.SendKeys(chromedp.CSS("#iemail"), "staff@example.com"), chromedp.SetValue(chromedp.CSS("#irole"), "staff"))
 	submit(t, ctx, `form[action="/portal/users"] button`)
@@ -293,7 +334,7 @@ func TestBrowserPortal(t *testing.T) {
 	defer cancel()
 	do(t, phone, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
 	for _, p := range []struct{ path, name string }{{"/portal/", "phone-dashboard"}, {"/portal/sandbox/payments?from=" + time.Now().UTC().Format(time.DateOnly), "phone-payments"},
-		{"/portal/sandbox/payments/" + id, "phone-payment"}} {
+		{"/portal/sandbox/payments/" + id, "phone-payment"}, {"/portal/sandbox/webhooks", "phone-webhooks"}} {
 		open(t, phone, base+p.path)
 		if over := browsertest.Run(t, phone, "width", chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`)); over > 0 {
 			t.Errorf("%s on a phone is %d px too wide", p.path, over)

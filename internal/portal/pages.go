@@ -196,19 +196,23 @@ func tokenOf(r *http.Request) string {
 // ---- Your account ----
 
 var doneMessages = map[string]string{
-	"password":    "Your password has been changed; your other sessions were signed out.",
-	"totp-on":     "Two-factor sign-in is on: from now on you sign in with a code from your authenticator app too.",
-	"totp-off":    "Two-factor sign-in is off.",
-	"capture":     "The payment was captured.",
-	"refund":      "The refund was made.",
-	"void":        "The payment was voided.",
-	"revoked":     "The key was revoked: the API refuses it from now on.",
-	"role":        "The role was changed.",
-	"removed":     "The user was removed and signed out.",
-	"settings":    "The settings were saved.",
-	"processor":   "The live processor was saved: live payments of this account go to it from now on.",
-	"product":     "The product was saved.",
-	"deactivated": "The product was deactivated: new checkouts can no longer name it.",
+	"password":        "Your password has been changed; your other sessions were signed out.",
+	"totp-on":         "Two-factor sign-in is on: from now on you sign in with a code from your authenticator app too.",
+	"totp-off":        "Two-factor sign-in is off.",
+	"capture":         "The payment was captured.",
+	"refund":          "The refund was made.",
+	"void":            "The payment was voided.",
+	"revoked":         "The key was revoked: the API refuses it from now on.",
+	"role":            "The role was changed.",
+	"removed":         "The user was removed and signed out.",
+	"settings":        "The settings were saved.",
+	"processor":       "The live processor was saved: live payments of this account go to it from now on.",
+	"product":         "The product was saved.",
+	"deactivated":     "The product was deactivated: new checkouts can no longer name it.",
+	"webhook-enable":  "The endpoint is on: new events are sent to it.",
+	"webhook-disable": "The endpoint is off: no events are sent to it until it is turned on again.",
+	"webhook-remove":  "The endpoint was removed with its deliveries.",
+	"resent":          "The event is queued to be sent again; its attempts show here as they are made.",
 }
 
 func flash(q *request) string { return doneMessages[q.r.URL.Query().Get("done")] }

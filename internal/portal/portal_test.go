@@ -3,13 +3,16 @@ package portal_test
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/cartgateway/cartgateway/internal/gateway"
 	"github.com/cartgateway/cartgateway/internal/limit"
 	"github.com/cartgateway/cartgateway/internal/service"
+	"github.com/cartgateway/cartgateway/webhook"
 )
 
 // The portal over real HTTP on loopback, as a browser without JavaScript
@@ -470,5 +474,149 @@ func TestKeysAndSettings(t *testing.T) {
 	n := newClient(t, s)
 	if p := n.signIn("new@example.com", password); p.Location != "/portal/signin/enrol" {
 		t.Errorf("with 2FA required, a user without it goes to %q", p.Location)
+	}
+}
+
+// TestWebhooks: an admin adds an endpoint (its secret shown once), sees
+// its deliveries and their attempts, sends an event again, rotates the
+// secret, turns the endpoint off and removes it; every change is in the
+// audit log; staff and other accounts cannot reach any of it.
+func TestWebhooks(t *testing.T) {
+	s := apitest.Start(t, apitest.Options{})
+	var mu sync.Mutex
+	var received [][]byte
+	var signatures []string
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		received, signatures = append(received, b), append(signatures, r.Header.Get("CartGateway-Signature"))
+		mu.Unlock()
+		_, _ = io.WriteString(w, "thanks")
+	}))
+	defer receiver.Close()
+	got := func() int { mu.Lock(); defer mu.Unlock(); return len(received) }
+	// deliver runs delivery until the receiver has want events (PostgreSQL
+	// fans a ledger row out once no older transaction can still commit).
+	deliver := func(want int) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); got() < want; time.Sleep(50 * time.Millisecond) {
+			if err := s.Service.DeliverWebhooksOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the receiver has %d events, want %d", got(), want)
+			}
+		}
+	}
+
+	c := signedIn(t, s, "", "admin@example.com", gateway.RoleAdmin)
+	if p := c.post("/portal/sandbox/webhooks", c.form("url", "ftp://shop.example/hooks")); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, `role="alert"`) {
+		t.Errorf("an ftp URL: %d", p.Status)
+	}
+	form := c.form("url", receiver.URL+"/hooks")
+	form["events"] = []string{gateway.EventPaymentCaptured, gateway.EventPaymentRefunded}
+	p := c.post("/portal/sandbox/webhooks", form)
+	secretField := regexp.MustCompile(`id="webhook-secret" readonly value="(whsec_[^"]+)"`)
+	m := secretField.FindStringSubmatch(p.Body)
+	if p.Status != http.StatusOK || m == nil {
+		t.Fatalf("add endpoint: %d %s", p.Status, p.Body)
+	}
+	secret := m[1]
+	if strings.Contains(c.get("/portal/sandbox/webhooks").Body, secret) {
+		t.Error("the webhooks page shows the secret again")
+	}
+	if p := c.get("/portal/live/webhooks"); strings.Contains(p.Body, receiver.URL) {
+		t.Error("the live page lists a sandbox endpoint")
+	}
+
+	id := charge(t, s, "4242424242424242", nil)
+	deliver(1)
+	mu.Lock()
+	body, sig := received[0], signatures[0]
+	mu.Unlock()
+	if err := webhook.Verify(body, sig, secret, 5*time.Minute); err != nil {
+		t.Fatalf("the event does not verify with the secret the portal showed: %v", err)
+	}
+	var event struct{ ID, Type string }
+	if err := json.Unmarshal(body, &event); err != nil || event.Type != gateway.EventPaymentCaptured {
+		t.Fatalf("event %s: %v", body, err)
+	}
+	list := c.get("/portal/sandbox/webhooks")
+	if !strings.Contains(list.Body, event.ID) || !strings.Contains(list.Body, id) || !strings.Contains(list.Body, "delivered") {
+		t.Errorf("the deliveries list does not show the event: %s", list.Body)
+	}
+	ev := c.get("/portal/sandbox/webhooks/events/" + event.ID)
+	if ev.Status != http.StatusOK || !strings.Contains(ev.Body, "HTTP 200") || !strings.Contains(ev.Body, "thanks") {
+		t.Errorf("the event's page: %d %s", ev.Status, ev.Body)
+	}
+	if p := c.post("/portal/sandbox/webhooks/events/"+event.ID+"/resend", c.form()); p.Status != http.StatusSeeOther {
+		t.Fatalf("resend: %d %s", p.Status, p.Body)
+	}
+	deliver(2)
+	mu.Lock()
+	again := received[1]
+	mu.Unlock()
+	if !strings.Contains(string(again), event.ID) {
+		t.Errorf("the resent event is another one: %s", again)
+	}
+
+	endpoints, _ := s.Service.WebhookEndpoints(context.Background(), s.AccountID)
+	if len(endpoints) != 1 {
+		t.Fatalf("endpoints: %+v", endpoints)
+	}
+	ep := "/portal/sandbox/webhooks/" + endpoints[0].ID
+	if p := c.post(ep+"/rotate", c.form()); p.Status != http.StatusOK || !strings.Contains(p.Body, "Yes, rotate") || secretField.MatchString(p.Body) {
+		t.Errorf("rotate asks first: %d", p.Status)
+	}
+	m = secretField.FindStringSubmatch(c.post(ep+"/rotate", c.form("confirm", "yes")).Body)
+	if m == nil || m[1] == secret {
+		t.Fatal("no new secret after the rotation")
+	}
+	if p := c.post(ep+"/disable", c.form()); p.Status != http.StatusSeeOther {
+		t.Errorf("disable: %d", p.Status)
+	}
+	if e, _ := s.Service.WebhookEndpoints(context.Background(), s.AccountID); len(e) != 1 || e[0].Enabled {
+		t.Errorf("after disable: %+v", e)
+	}
+
+	// Staff and another account's admin reach none of it.
+	staff := signedIn(t, s, "", "staff@example.com", gateway.RoleStaff)
+	if p := staff.get("/portal/sandbox/webhooks"); p.Status != http.StatusForbidden {
+		t.Errorf("staff GET webhooks: %d", p.Status)
+	}
+	if p := staff.post(ep+"/remove", staff.form("confirm", "yes")); p.Status != http.StatusForbidden {
+		t.Errorf("staff removes an endpoint: %d", p.Status)
+	}
+	otherAccount, _ := s.CreateAccount(t, service.NewAccount{Name: "Other shop", Environment: gateway.Sandbox})
+	other := signedIn(t, s, otherAccount, "other@example.com", gateway.RoleAdmin)
+	if p := other.get("/portal/sandbox/webhooks/events/" + event.ID); p.Status != http.StatusNotFound {
+		t.Errorf("another account opens the event: %d", p.Status)
+	}
+	for _, action := range []string{"remove", "rotate", "enable"} {
+		if p := other.post(ep+"/"+action, other.form("confirm", "yes")); p.Status != http.StatusNotFound {
+			t.Errorf("another account's %s: %d", action, p.Status)
+		}
+	}
+	if p := other.post("/portal/sandbox/webhooks/events/"+event.ID+"/resend", other.form()); p.Status != http.StatusNotFound {
+		t.Errorf("another account resends the event: %d", p.Status)
+	}
+	if p := c.post("/portal/live/webhooks/"+endpoints[0].ID+"/remove", c.form("confirm", "yes")); p.Status != http.StatusNotFound {
+		t.Errorf("a sandbox endpoint removed from the live page: %d", p.Status)
+	}
+
+	if p := c.post(ep+"/remove", c.form("confirm", "yes")); p.Status != http.StatusSeeOther {
+		t.Fatalf("remove: %d %s", p.Status, p.Body)
+	}
+	if e, _ := s.Service.WebhookEndpoints(context.Background(), s.AccountID); len(e) != 0 {
+		t.Errorf("after remove: %+v", e)
+	}
+	audit := c.get("/portal/audit").Body
+	for _, action := range []string{"webhook.endpoint_added", "webhook.event_resent", "webhook.secret_rotated", "webhook.endpoint_updated", "webhook.endpoint_removed"} {
+		if !strings.Contains(audit, action) {
+			t.Errorf("the audit log has no %s", action)
+		}
+	}
+	if strings.Contains(audit, secret) || strings.Contains(audit, m[1]) {
+		t.Error("the audit log shows a signing secret")
 	}
 }

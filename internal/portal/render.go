@@ -29,7 +29,23 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return strconv.FormatInt(tenths/10, 10) + "." + strconv.FormatInt(tenths%10, 10) + " %"
 	},
-	"envName":  envName,
+	"envName": envName,
+	// deliveryClass colours a webhook delivery's status.
+	"deliveryClass": func(s gateway.DeliveryStatus) string {
+		switch s {
+		case gateway.DeliveryDelivered:
+			return "captured"
+		case gateway.DeliveryFailed:
+			return "failed"
+		}
+		return "pending"
+	},
+	"lastAttempt": func(d gateway.WebhookDelivery) *gateway.WebhookAttempt {
+		if len(d.Attempts) == 0 {
+			return nil
+		}
+		return &d.Attempts[len(d.Attempts)-1]
+	},
 	"envs":     func() []gateway.Environment { return []gateway.Environment{gateway.Sandbox, gateway.Live} },
 	"amountOf": amountOf,
 	"major":    majorUnits,
@@ -171,7 +187,7 @@ func (pt *Portal) view(q *request, title, nav string) *view {
 		v.EnvSwitch = "/portal/" + string(other) + "/" + nav
 	}
 	for _, p := range []gateway.Permission{gateway.PermOperate, gateway.PermManageProducts, gateway.PermManageKeys,
-		gateway.PermManageUsers, gateway.PermManageSettings, gateway.PermViewAudit} {
+		gateway.PermManageUsers, gateway.PermManageSettings, gateway.PermViewAudit, gateway.PermManageWebhooks} {
 		v.Can[strings.ReplaceAll(string(p), ".", "_")] = q.p.User.Role.Allows(p)
 	}
 	return v

@@ -357,6 +357,9 @@ func (t *tx) WebhookDeliveries(ctx context.Context, f gateway.WebhookDeliveryFil
 	if f.AccountID != "" {
 		where, args = append(where, "account_id = ?"), append(args, f.AccountID)
 	}
+	if f.Environment != "" {
+		where, args = append(where, "environment = ?"), append(args, string(f.Environment))
+	}
 	if f.Status != "" {
 		where, args = append(where, "status = ?"), append(args, string(f.Status))
 	}

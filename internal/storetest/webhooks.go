@@ -235,6 +235,13 @@ func testWebhookDeliveries(t *testing.T, s gateway.Store) {
 	if len(all) != 3 || all[0].Seq < all[1].Seq || all[1].Seq < all[2].Seq {
 		t.Errorf("WebhookDeliveries(account, limit 3) = %+v; want the 3 latest, newest first", all)
 	}
+	// By environment: every delivery above is of the sandbox.
+	if sandbox := deliveries(t, s, gateway.WebhookDeliveryFilter{AccountID: acct1, Environment: gateway.Sandbox, Limit: 3}); len(sandbox) != 3 {
+		t.Errorf("WebhookDeliveries(account, sandbox) = %d deliveries; want 3", len(sandbox))
+	}
+	if live := deliveries(t, s, gateway.WebhookDeliveryFilter{AccountID: acct1, Environment: gateway.Live, Limit: 3}); len(live) != 0 {
+		t.Errorf("WebhookDeliveries(account, live) = %+v; want none", live)
+	}
 	mustView(t, s, func(ctx context.Context, tx gateway.ReadTx) error {
 		if _, err := tx.WebhookDeliveries(ctx, gateway.WebhookDeliveryFilter{Limit: 10}); err == nil {
 			t.Error("WebhookDeliveries without an event or an account was accepted")
