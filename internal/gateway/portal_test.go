@@ -8,7 +8,7 @@ import (
 // TestRoleAllows: an admin may do everything; staff payments and products
 // only; an unknown role nothing.
 func TestRoleAllows(t *testing.T) {
-	all := []Permission{PermViewPayments, PermOperate, PermManageProducts, PermManageKeys, PermManageUsers, PermManageSettings, PermViewAudit}
+	all := []Permission{PermViewPayments, PermOperate, PermManageProducts, PermManageKeys, PermManageUsers, PermManageSettings, PermViewAudit, PermManageWebhooks}
 	staff := map[Permission]bool{PermViewPayments: true, PermOperate: true, PermManageProducts: true}
 	for _, p := range all {
 		if !RoleAdmin.Allows(p) {
