@@ -39,6 +39,20 @@ const fanOutBatch = 500
 // delivery stays its process's, to record the attempt.
 const leaseMarginWebhook = 5 * time.Second
 
+// claimAhead is how many rounds of POSTs a process claims per endpoint:
+// up to claimAhead×Concurrency deliveries, claimed again when half have
+// been sent. A claim is a write that waits for the disk (behind the
+// charges' writes); claiming one round at a time held delivery well
+// below the charge rate (docs/performance.md, "Webhooks").
+const claimAhead = 8
+
+// lease is how long a claim is its process's: every claimed
+// delivery may wait for claimAhead rounds of POSTs, each bounded by the
+// timeout, before its own.
+func (c WebhookConfig) lease() time.Duration {
+	return time.Duration(claimAhead+1)*c.timeout() + leaseMarginWebhook
+}
+
 func (c WebhookConfig) timeout() time.Duration {
 	if c.Timeout > 0 {
 		return c.Timeout
@@ -224,13 +238,19 @@ type webhookWorker struct {
 	client map[bool]*http.Client // by whether private addresses are refused
 	mu     sync.Mutex
 	// busy counts an endpoint's claimed deliveries not yet sent: up to
-	// twice Concurrency, so that the next ones are claimed (a write that
-	// waits for the disk) while the POSTs of the last ones are under way;
-	// slots bounds the POSTs in flight to Concurrency.
+	// claimAhead×Concurrency, so that the next ones are claimed (a write
+	// that waits for the disk) while the POSTs of the last ones are under
+	// way; slots bounds the POSTs in flight to Concurrency.
 	busy  map[string]int
 	slots map[string]chan struct{}
 	wg    sync.WaitGroup
-	woken chan struct{}
+	// Attempts waiting to be recorded, and whether a deliver goroutine is
+	// recording: it takes every attempt waiting into one write, so that
+	// a busy endpoint costs the store one transaction per batch, not one
+	// per event.
+	toRecord  []attemptRecord
+	recording bool
+	woken     chan struct{}
 }
 
 // RunWebhooks fans out and delivers events until ctx ends, then waits for
@@ -344,8 +364,9 @@ func (w *webhookWorker) dispatch(ctx context.Context) error {
 	var claims []claim
 	w.mu.Lock()
 	for _, e := range endpoints {
-		if free := 2*s.Webhooks.concurrency() - w.busy[e.ID]; e.Enabled && free > 0 {
-			claims = append(claims, claim{e, free})
+		most := claimAhead * s.Webhooks.concurrency()
+		if busy := w.busy[e.ID]; e.Enabled && busy <= most/2 {
+			claims = append(claims, claim{e, most - busy})
 		}
 	}
 	w.mu.Unlock()
@@ -353,8 +374,7 @@ func (w *webhookWorker) dispatch(ctx context.Context) error {
 		return nil
 	}
 	now := s.now()
-	// A claimed delivery may wait for a slot behind one round of POSTs.
-	lease := now.Add(2*s.Webhooks.timeout() + leaseMarginWebhook)
+	lease := now.Add(s.Webhooks.lease())
 	claimed := map[string][]gateway.WebhookDelivery{}
 	err = s.Store.Update(ctx, func(tx gateway.Tx) error {
 		clear(claimed)
@@ -516,19 +536,68 @@ func (w *webhookWorker) deliver(ctx context.Context, e gateway.WebhookEndpoint, 
 	default:
 		d.Status, d.NextAttemptAt, outcome = gateway.DeliveryPending, next, "retry"
 	}
-	rerr := s.Store.Update(ctx, func(tx gateway.Tx) error { return tx.RecordWebhookAttempt(ctx, d, lease) })
-	if errors.Is(rerr, gateway.ErrConflict) {
-		s.log().Warn("a webhook attempt outlived its lease: another process may send the event again",
-			"event_id", d.EventID, "endpoint_id", e.ID)
-	} else if rerr != nil {
-		s.log().Error("recording a webhook attempt failed: the event will be sent again", "event_id", d.EventID, "err", rerr)
-	}
+	w.record(ctx, attemptRecord{d: d, lease: lease})
 	if s.Webhooks.Observe != nil {
 		s.Webhooks.Observe(outcome, latency)
 	}
 	if outcome != "delivered" {
 		s.log().Info("webhook attempt failed", "event_id", d.EventID, "endpoint_id", e.ID, "status", status,
 			"error", a.Error, "outcome", outcome, "next_attempt_at", d.NextAttemptAt)
+	}
+}
+
+// attemptRecord is a delivery after an attempt, to be written if its
+// lease is still the one it was claimed with.
+type attemptRecord struct {
+	d     gateway.WebhookDelivery
+	lease time.Time
+}
+
+// record writes r with every other attempt waiting, in one transaction,
+// unless another goroutine is writing: then that one takes r into its
+// next batch. It returns once r is written or handed over; the worker's
+// WaitGroup covers the writer until nothing waits.
+func (w *webhookWorker) record(ctx context.Context, r attemptRecord) {
+	w.mu.Lock()
+	w.toRecord = append(w.toRecord, r)
+	if w.recording {
+		w.mu.Unlock()
+		return
+	}
+	w.recording = true
+	for len(w.toRecord) > 0 {
+		batch := w.toRecord
+		w.toRecord = nil
+		w.mu.Unlock()
+		w.recordBatch(ctx, batch)
+		w.mu.Lock()
+	}
+	w.recording = false
+	w.mu.Unlock()
+}
+
+func (w *webhookWorker) recordBatch(ctx context.Context, batch []attemptRecord) {
+	s := w.s
+	var lost []attemptRecord
+	err := s.Store.Update(ctx, func(tx gateway.Tx) error {
+		lost = lost[:0]
+		for _, r := range batch {
+			err := tx.RecordWebhookAttempt(ctx, r.d, r.lease)
+			if errors.Is(err, gateway.ErrConflict) {
+				lost = append(lost, r) // an UPDATE of no row: the transaction goes on
+			} else if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.log().Error("recording webhook attempts failed: their events will be sent again", "attempts", len(batch), "err", err)
+		return
+	}
+	for _, r := range lost {
+		s.log().Warn("a webhook attempt outlived its lease: another process may send the event again",
+			"event_id", r.d.EventID, "endpoint_id", r.d.EndpointID)
 	}
 }
 

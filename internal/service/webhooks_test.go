@@ -616,3 +616,37 @@ func TestWebhookCheckoutCompleted(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhookManyEventsEachOnce: more events than one claim takes (and
+// attempts recorded in shared batches while other POSTs are under way)
+// arrive each exactly once, and every delivery ends delivered with one
+// attempt.
+func TestWebhookManyEventsEachOnce(t *testing.T) {
+	backends(t, func(t *testing.T, open func(t *testing.T) gateway.Store) {
+		h := webhookHarness(t, open(t))
+		r := newReceiver(t, nil)
+		h.addEndpoint(t, r.URL+"/hooks")
+		ctx := context.Background()
+		const n = 300
+		for i := range n {
+			_, err := h.svc.Charge(ctx, h.caller, input("4242424242424242", int64(1000+i)), nil)
+			must(t, err)
+		}
+		h.deliverUntil(t, r, n)
+		must(t, h.svc.DeliverWebhooksOnce(ctx)) // nothing is left to send
+		seen := map[string]int{}
+		for _, id := range r.eventIDs() {
+			seen[id]++
+		}
+		if len(r.requests()) != n || len(seen) != n {
+			t.Errorf("the receiver got %d requests of %d events; want %d each once", len(r.requests()), len(seen), n)
+		}
+		ds, err := h.svc.WebhookDeliveries(ctx, gateway.WebhookDeliveryFilter{AccountID: h.caller.Account.ID, Limit: gateway.MaxPaymentPage})
+		must(t, err)
+		for _, d := range ds {
+			if d.Status != gateway.DeliveryDelivered || len(d.Attempts) != 1 {
+				t.Errorf("delivery %s: %s after %d attempts", d.EventID, d.Status, len(d.Attempts))
+			}
+		}
+	})
+}
