@@ -21,7 +21,7 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func scanProduct(row interface{ Scan(...any) error }) (gateway.Product, error) {
+func scanProduct(row rowScanner) (gateway.Product, error) {
 	var p gateway.Product
 	var active int
 	var created, updated string
@@ -52,19 +52,7 @@ func (t *tx) Products(ctx context.Context, accountID string, env gateway.Environ
 	if err != nil {
 		return nil, gateway.Internal(err)
 	}
-	defer rows.Close()
-	var out []gateway.Product
-	for rows.Next() {
-		p, err := scanProduct(rows)
-		if err != nil {
-			return nil, gateway.Internal(err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, gateway.Internal(err)
-	}
-	return out, nil
+	return collect(rows, scanProduct)
 }
 
 func (t *tx) InsertProduct(ctx context.Context, p gateway.Product) error {
@@ -87,7 +75,7 @@ const checkoutColumns = `id, account_id, environment, token_hash, reference, suc
 	tax_amount, shipping_amount, amount, currency, status, payment_id, attempts, validated_at,
 	expires_at, created_at, updated_at, version`
 
-func scanCheckoutSession(row interface{ Scan(...any) error }) (gateway.CheckoutSession, error) {
+func scanCheckoutSession(row rowScanner) (gateway.CheckoutSession, error) {
 	var s gateway.CheckoutSession
 	var lines, expires, created, updated string
 	var validated sql.NullString

@@ -198,19 +198,7 @@ func (t *tx) Payments(ctx context.Context, f gateway.PaymentFilter) ([]gateway.P
 	if err != nil {
 		return nil, gateway.Internal(err)
 	}
-	defer rows.Close()
-	var out []gateway.Payment
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, gateway.Internal(err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, gateway.Internal(err)
-	}
-	return out, nil
+	return collect(rows, scanPayment)
 }
 
 func (t *tx) ScanEnd(ctx context.Context, f gateway.PaymentFilter) (*gateway.PaymentCursor, error) {

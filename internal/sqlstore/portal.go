@@ -61,7 +61,7 @@ func (t *tx) RecordKeyUse(ctx context.Context, keyID string, at time.Time) error
 
 const userColumns = "id, account_id, email, role, password_hash, must_change_password, totp_secret, totp_last_step, created_at, updated_at"
 
-func scanUser(row interface{ Scan(...any) error }) (gateway.User, error) {
+func scanUser(row rowScanner) (gateway.User, error) {
 	var u gateway.User
 	var created, updated string
 	err := row.Scan(&u.ID, &u.AccountID, &u.Email, &u.Role, &u.PasswordHash, (*intBool)(&u.MustChangePassword),
@@ -97,19 +97,7 @@ func (t *tx) Users(ctx context.Context, accountID string) ([]gateway.User, error
 	if err != nil {
 		return nil, gateway.Internal(err)
 	}
-	defer rows.Close()
-	var out []gateway.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, gateway.Internal(err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, gateway.Internal(err)
-	}
-	return out, nil
+	return collect(rows, scanUser)
 }
 
 func (t *tx) InsertUser(ctx context.Context, u gateway.User) error {
@@ -212,19 +200,7 @@ func (t *tx) CheckoutSessions(ctx context.Context, f gateway.CheckoutFilter) ([]
 	if err != nil {
 		return nil, gateway.Internal(err)
 	}
-	defer rows.Close()
-	var out []gateway.CheckoutSession
-	for rows.Next() {
-		s, err := scanCheckoutSession(rows)
-		if err != nil {
-			return nil, gateway.Internal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, gateway.Internal(err)
-	}
-	return out, nil
+	return collect(rows, scanCheckoutSession)
 }
 
 // paymentDaysSQL adds up a day's payments in the database, which refuses

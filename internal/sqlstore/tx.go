@@ -336,7 +336,27 @@ func (r *paymentRow) payment() (gateway.Payment, error) {
 	return p, nil
 }
 
-func scanPayment(row interface{ Scan(...any) error }) (gateway.Payment, error) {
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(...any) error }
+
+// collect reads every row of rows with scan, and closes rows.
+func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, gateway.Internal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, gateway.Internal(err)
+	}
+	return out, nil
+}
+
+func scanPayment(row rowScanner) (gateway.Payment, error) {
 	var r paymentRow
 	if err := row.Scan(r.dest()...); err != nil {
 		return r.p, err

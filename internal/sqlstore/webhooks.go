@@ -91,7 +91,7 @@ func (t *tx) eventPayments(ctx context.Context, args []any, out map[string]gatew
 
 const endpointColumns = "id, account_id, environment, url, events, enabled, secret, previous_secret, previous_until, created_at, updated_at"
 
-func scanEndpoint(row interface{ Scan(...any) error }) (gateway.WebhookEndpoint, error) {
+func scanEndpoint(row rowScanner) (gateway.WebhookEndpoint, error) {
 	var e gateway.WebhookEndpoint
 	var events, created, updated string
 	var enabled int
@@ -125,19 +125,7 @@ func (t *tx) WebhookEndpoints(ctx context.Context, accountID string) ([]gateway.
 	if err != nil {
 		return nil, gateway.Internal(err)
 	}
-	defer rows.Close()
-	var out []gateway.WebhookEndpoint
-	for rows.Next() {
-		e, err := scanEndpoint(rows)
-		if err != nil {
-			return nil, gateway.Internal(err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, gateway.Internal(err)
-	}
-	return out, nil
+	return collect(rows, scanEndpoint)
 }
 
 func (t *tx) WebhookEndpoint(ctx context.Context, id string) (gateway.WebhookEndpoint, error) {
@@ -206,7 +194,7 @@ func (e errorString) Error() string { return string(e) }
 const deliveryColumns = `seq, event_id, endpoint_id, account_id, environment, event_type, payment_id, transaction_json, event_at, status,
 	next_attempt_at, give_up_at, delivered_at, attempts`
 
-func scanDelivery(row interface{ Scan(...any) error }) (gateway.WebhookDelivery, error) {
+func scanDelivery(row rowScanner) (gateway.WebhookDelivery, error) {
 	var d gateway.WebhookDelivery
 	var eventAt, next, giveUp, attempts string
 	var delivered sql.NullString
@@ -236,19 +224,7 @@ func scanDelivery(row interface{ Scan(...any) error }) (gateway.WebhookDelivery,
 }
 
 func scanDeliveries(rows *sql.Rows) ([]gateway.WebhookDelivery, error) {
-	defer rows.Close()
-	var out []gateway.WebhookDelivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, gateway.Internal(err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, gateway.Internal(err)
-	}
-	return out, nil
+	return collect(rows, scanDelivery)
 }
 
 func attemptsJSON(a []gateway.WebhookAttempt) string {
