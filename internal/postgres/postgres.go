@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -113,6 +114,21 @@ func Open(ctx context.Context, url string, opt Options) (*sqlstore.DB, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	d := Dialect()
+	maxConns := opt.MaxConns
+	var lastDrop atomic.Int64
+	d.AfterWriteError = func(err error) {
+		// A session that began while the database was read-only
+		// (default_transaction_read_only) stays read-only for its life, and
+		// the pool would keep it: writes would fail long after the database
+		// took them again. Such an error drops the idle connections, at
+		// most once a second so that a read-only database is not flooded
+		// with new sessions; new sessions take the setting of the moment.
+		now := time.Now().UnixNano()
+		if last := lastDrop.Load(); sqlState(err) == "25006" && now-last > int64(time.Second) && lastDrop.CompareAndSwap(last, now) {
+			db.SetMaxIdleConns(0)
+			db.SetMaxIdleConns(maxConns)
+		}
+	}
 	if err := sqlstore.Migrate(ctx, db, d); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)

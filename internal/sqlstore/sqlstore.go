@@ -55,6 +55,9 @@ type Dialect struct {
 	// driver watches a cancellable context with a goroutine per statement,
 	// which costs more than the statement it could cut short.
 	Uncancellable bool
+	// AfterWriteError, when set, sees every failed write transaction, after
+	// its connection has gone back to the pool.
+	AfterWriteError func(error)
 	// NextPosition is the SET clause that gives a ledger row the next
 	// position in commit order, when a pending row is finished.
 	NextPosition string
@@ -128,6 +131,9 @@ const maxRetries = 5
 func (db *DB) Update(ctx context.Context, fn func(gateway.Tx) error) error {
 	err := db.runUpdate(ctx, fn)
 	db.writes.record(err, time.Now())
+	if err != nil && db.d.AfterWriteError != nil {
+		db.d.AfterWriteError(err)
+	}
 	return err
 }
 
