@@ -744,10 +744,7 @@ func (pt *Portal) showUsers(q *request, status int, d usersData, alert string) {
 		return
 	}
 	d.Users = list
-	v := pt.view(q, "Users", "users")
-	v.Flash, v.Alert = flash(q), alert
-	v.Data = d
-	render(q.w, status, "users", v)
+	pt.show(q, status, "users", "Users", "users", d, alert)
 }
 
 func (pt *Portal) inviteUser(q *request) {
@@ -852,10 +849,7 @@ func (pt *Portal) showSettings(q *request, status int, d settingsData, alert str
 		pt.Fail(q.w, q.r, err)
 		return
 	}
-	v := pt.view(q, "Settings", "settings")
-	v.Flash, v.Alert = flash(q), alert
-	v.Data = d
-	render(q.w, status, "settings", v)
+	pt.show(q, status, "settings", "Settings", "settings", d, alert)
 }
 
 // setProcessor sets the account's live processor and its secret key

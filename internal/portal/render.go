@@ -193,6 +193,16 @@ func (pt *Portal) view(q *request, title, nav string) *view {
 	return v
 }
 
+// show renders the page name, titled title, in section nav, with the
+// confirmation of the action that led to it and alert, an error to show
+// at its top ("" for none).
+func (pt *Portal) show(q *request, status int, name, title, nav string, data any, alert string) {
+	v := pt.view(q, title, nav)
+	v.Flash, v.Alert = flash(q), alert
+	v.Data = data
+	render(q.w, status, name, v)
+}
+
 // asset serves the portal's stylesheet and script.
 func (pt *Portal) asset(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/portal/assets/")

@@ -57,10 +57,7 @@ func (pt *Portal) showWebhooks(q *request, status int, d webhooksData, alert str
 		return
 	}
 	d.EventTypes = gateway.EventTypes
-	v := pt.view(q, "Webhooks", "webhooks")
-	v.Flash, v.Alert = flash(q), alert
-	v.Data = d
-	render(q.w, status, "webhooks", v)
+	pt.show(q, status, "webhooks", "Webhooks", "webhooks", d, alert)
 }
 
 func (pt *Portal) addWebhook(q *request) {
