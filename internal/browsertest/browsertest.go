@@ -75,14 +75,14 @@ func Main(m *testing.M) int {
 }
 
 // Tab opens a new tab of the shared browser for one test, in a browser
-// context of its own (its own cookies: another user's session), with 90
-// seconds for everything the test does in it.
+// context of its own (its own cookies: another user's session), with three
+// minutes for everything the test does in it (a guard against a hang).
 func Tab(t *testing.T) context.Context {
 	t.Helper()
 	if browser == nil {
 		t.Skip("no chromium (apt-get install chromium); CI runs these tests")
 	}
-	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
+	ctx, cancel := context.WithTimeout(browser, 3*time.Minute)
 	t.Cleanup(cancel)
 	ctx, cancelTab := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancelTab)

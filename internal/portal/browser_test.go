@@ -274,9 +274,72 @@ func TestBrowserPortal(t *testing.T) {
 	shot(t, ctx, "products")
 	open(t, ctx, base+"/portal/sandbox/products/mug_blue/edit")
 	shot(t, ctx, "product-edit")
+	open(t, ctx, base+"/portal/users")
+	do(t, ctx, "invite", chromedp.SendKeys(chromedp.CSS("#iemail"), "staff@example.com"), chromedp.SetValue(chromedp.CSS("#irole"), "staff"))
+	submit(t, ctx, `form[action="/portal/users"] button`)
+	otp := browsertest.Run(t, ctx, "one-time password", chromedp.Value(chromedp.CSS("#otp")))
+	shot(t, ctx, "users")
 
-	// Webhooks: an endpoint added (its secret shown once), an event
-	// delivered to it, and the event's attempts.
+	// A POST whose CSRF token was tampered with is refused.
+	open(t, ctx, base+"/portal/settings")
+	do(t, ctx, "tamper", chromedp.SetValue(chromedp.CSS(`main input[name="csrf"]`), "forged"))
+	submit(t, ctx, "main form button[type=submit]")
+	if h := text(t, ctx, "main h1"); h != "Not allowed" {
+		t.Errorf("a forged CSRF token: %q", h)
+	}
+	shot(t, ctx, "csrf-refused")
+
+	// Phone: no sideways scrolling on the busiest pages.
+	phone, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	do(t, phone, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	for _, p := range []struct{ path, name string }{{"/portal/", "phone-dashboard"}, {"/portal/sandbox/payments?from=" + time.Now().UTC().Format(time.DateOnly), "phone-payments"},
+		{"/portal/sandbox/payments/" + id, "phone-payment"}} {
+		open(t, phone, base+p.path)
+		if over := browsertest.Run(t, phone, "width", chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`)); over > 0 {
+			t.Errorf("%s on a phone is %d px too wide", p.path, over)
+		}
+		shot(t, phone, p.name)
+	}
+
+	// Staff: no keys page; another account: no foreign payment.
+	staff := browsertest.Tab(t)
+	signInAs(t, staff, base, "staff@example.com", otp)
+	do(t, staff, "new password", chromedp.SendKeys(chromedp.CSS("#password"), "staff password 1"), chromedp.SendKeys(chromedp.CSS("#confirm"), "staff password 1"))
+	submit(t, staff, "main form button")
+	open(t, staff, base+"/portal/keys")
+	if h := text(t, staff, "main h1"); h != "Not allowed" {
+		t.Errorf("staff on the keys page: %q", h)
+	}
+	shot(t, staff, "staff-forbidden")
+	otherAccount, _ := s.CreateAccount(t, service.NewAccount{Name: "Other shop", Environment: gateway.Sandbox})
+	user(t, s, otherAccount, "other@example.com", gateway.RoleAdmin)
+	other := browsertest.Tab(t)
+	signInAs(t, other, base, "other@example.com", password)
+	open(t, other, base+"/portal/sandbox/payments/"+id)
+	if h := text(t, other, "main h1"); h != "Not found" {
+		t.Errorf("another account's user on the payment: %q", h)
+	}
+	shot(t, other, "not-found")
+
+	// Every page has labelled inputs and one main heading.
+	open(t, ctx, base+"/portal/sandbox/payments")
+	unlabelled := browsertest.Run(t, ctx, "labels", chromedp.Evaluate[int](
+		`[...document.querySelectorAll("input:not([type=hidden]), select")].filter(e => e.labels.length === 0 && !e.getAttribute("aria-label")).length`))
+	if unlabelled != 0 {
+		t.Errorf("%d inputs without a label", unlabelled)
+	}
+}
+
+// TestBrowserWebhooks: an admin adds a webhook endpoint (its secret shown
+// once), an event is delivered to it, and its page shows the attempt; the
+// webhooks page fits a phone.
+func TestBrowserWebhooks(t *testing.T) {
+	ctx := browsertest.Tab(t)
+	s := apitest.Start(t, apitest.Options{})
+	user(t, s, "", "admin@example.com", gateway.RoleAdmin)
+	base := s.URL
+	signInAs(t, ctx, base, "admin@example.com", password)
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"received":true}`)
 	}))
@@ -314,59 +377,13 @@ func TestBrowserPortal(t *testing.T) {
 		t.Errorf("the event's page: %s", got)
 	}
 	shot(t, ctx, "webhook-event")
-	open(t, ctx, base+"/portal/users")
-	do(t, ctx, "invite", chromedp.SendKeys(chromedp.CSS("#iemail"), "staff@example.com"), chromedp.SetValue(chromedp.CSS("#irole"), "staff"))
-	submit(t, ctx, `form[action="/portal/users"] button`)
-	otp := browsertest.Run(t, ctx, "one-time password", chromedp.Value(chromedp.CSS("#otp")))
-	shot(t, ctx, "users")
 
-	// A POST whose CSRF token was tampered with is refused.
-	open(t, ctx, base+"/portal/settings")
-	do(t, ctx, "tamper", chromedp.SetValue(chromedp.CSS(`main input[name="csrf"]`), "forged"))
-	submit(t, ctx, "main form button[type=submit]")
-	if h := text(t, ctx, "main h1"); h != "Not allowed" {
-		t.Errorf("a forged CSRF token: %q", h)
-	}
-	shot(t, ctx, "csrf-refused")
-
-	// Phone: no sideways scrolling on the busiest pages.
 	phone, cancel := chromedp.NewContext(ctx)
 	defer cancel()
 	do(t, phone, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
-	for _, p := range []struct{ path, name string }{{"/portal/", "phone-dashboard"}, {"/portal/sandbox/payments?from=" + time.Now().UTC().Format(time.DateOnly), "phone-payments"},
-		{"/portal/sandbox/payments/" + id, "phone-payment"}, {"/portal/sandbox/webhooks", "phone-webhooks"}} {
-		open(t, phone, base+p.path)
-		if over := browsertest.Run(t, phone, "width", chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`)); over > 0 {
-			t.Errorf("%s on a phone is %d px too wide", p.path, over)
-		}
-		shot(t, phone, p.name)
+	open(t, phone, base+"/portal/sandbox/webhooks")
+	if over := browsertest.Run(t, phone, "width", chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`)); over > 0 {
+		t.Errorf("the webhooks page on a phone is %d px too wide", over)
 	}
-
-	// Staff: no keys page; another account: no foreign payment.
-	staff := browsertest.Tab(t)
-	signInAs(t, staff, base, "staff@example.com", otp)
-	do(t, staff, "new password", chromedp.SendKeys(chromedp.CSS("#password"), "staff password 1"), chromedp.SendKeys(chromedp.CSS("#confirm"), "staff password 1"))
-	submit(t, staff, "main form button")
-	open(t, staff, base+"/portal/keys")
-	if h := text(t, staff, "main h1"); h != "Not allowed" {
-		t.Errorf("staff on the keys page: %q", h)
-	}
-	shot(t, staff, "staff-forbidden")
-	otherAccount, _ := s.CreateAccount(t, service.NewAccount{Name: "Other shop", Environment: gateway.Sandbox})
-	user(t, s, otherAccount, "other@example.com", gateway.RoleAdmin)
-	other := browsertest.Tab(t)
-	signInAs(t, other, base, "other@example.com", password)
-	open(t, other, base+"/portal/sandbox/payments/"+id)
-	if h := text(t, other, "main h1"); h != "Not found" {
-		t.Errorf("another account's user on the payment: %q", h)
-	}
-	shot(t, other, "not-found")
-
-	// Every page has labelled inputs and one main heading.
-	open(t, ctx, base+"/portal/sandbox/payments")
-	unlabelled := browsertest.Run(t, ctx, "labels", chromedp.Evaluate[int](
-		`[...document.querySelectorAll("input:not([type=hidden]), select")].filter(e => e.labels.length === 0 && !e.getAttribute("aria-label")).length`))
-	if unlabelled != 0 {
-		t.Errorf("%d inputs without a label", unlabelled)
-	}
+	shot(t, phone, "phone-webhooks")
 }
