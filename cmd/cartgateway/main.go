@@ -87,6 +87,7 @@ func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
 			"default_portal_idle":           shortDuration(service.DefaultPortalIdleTimeout),
 			"default_portal_life":           shortDuration(service.DefaultPortalSessionLife),
 			"default_webhook_timeout":       shortDuration(service.DefaultWebhookTimeout),
+			"default_webhook_retention":     shortDuration(service.DefaultWebhookRetention),
 			"default_webhook_concurrency":   strconv.Itoa(service.DefaultWebhookConcurrency),
 		},
 	)

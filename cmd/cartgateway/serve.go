@@ -39,6 +39,7 @@ type serveCmd struct {
 	SettleAt             cutoff       `name:"settle-at" env:"CARTGATEWAY_SETTLE_AT" default:"00:00" help:"Daily settlement cut-off, HH:MM in UTC, or off."`
 	WebhookTimeout       span         `name:"webhook-timeout" env:"CARTGATEWAY_WEBHOOK_TIMEOUT" default:"${default_webhook_timeout}" help:"How long one webhook POST may take; a 2xx within it counts as delivered."`
 	WebhookConcurrency   count        `name:"webhook-concurrency" env:"CARTGATEWAY_WEBHOOK_CONCURRENCY" default:"${default_webhook_concurrency}" help:"Webhook POSTs in flight to one endpoint from this process, at most."`
+	WebhookRetention     span         `name:"webhook-retention" env:"CARTGATEWAY_WEBHOOK_RETENTION" default:"${default_webhook_retention}" help:"How long a webhook delivery and its attempts are kept after the event; older ones are deleted hourly."`
 	WebhookAllowPrivate  bool         `name:"webhook-allow-private" env:"CARTGATEWAY_WEBHOOK_ALLOW_PRIVATE" default:"false" help:"Let live webhook endpoints reach private, loopback and link-local addresses (on-premises receivers)."`
 	LogLevel             logLevel     `name:"log-level" env:"CARTGATEWAY_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
 	PprofAddr            loopbackAddr `name:"pprof-addr" env:"CARTGATEWAY_PPROF_ADDR" placeholder:"HOST:PORT" help:"Serve Go's pprof profiles on this loopback address; off when empty."`
@@ -73,9 +74,9 @@ func (c *serveCmd) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
-	if c.ProcessorTimeout <= 0 || c.IdempotencyRetention <= 0 || c.CheckoutExpiry <= 0 || c.WebhookTimeout <= 0 ||
+	if c.ProcessorTimeout <= 0 || c.IdempotencyRetention <= 0 || c.CheckoutExpiry <= 0 || c.WebhookTimeout <= 0 || c.WebhookRetention <= 0 ||
 		c.PortalIdleTimeout <= 0 || c.PortalSessionLife <= 0 {
-		return errors.New("--processor-timeout, --idempotency-retention, --checkout-expiry, --webhook-timeout, --portal-idle-timeout and --portal-session-lifetime must be positive, e.g. 30s or 24h")
+		return errors.New("--processor-timeout, --idempotency-retention, --checkout-expiry, --webhook-timeout, --webhook-retention, --portal-idle-timeout and --portal-session-lifetime must be positive, e.g. 30s or 24h")
 	}
 	return nil
 }
@@ -108,7 +109,7 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	svc.PortalIdleTimeout, svc.PortalSessionLife = time.Duration(c.PortalIdleTimeout), time.Duration(c.PortalSessionLife)
 	svc.Log = log
 	svc.Webhooks = service.WebhookConfig{Timeout: time.Duration(c.WebhookTimeout), Concurrency: int(c.WebhookConcurrency),
-		AllowPrivate: c.WebhookAllowPrivate}
+		AllowPrivate: c.WebhookAllowPrivate, Retention: time.Duration(c.WebhookRetention)}
 	if err := bootstrap(ctx, svc, stdout, portalURL(string(c.PublicURL), string(c.Addr), tlsConfig != nil)); err != nil {
 		return err
 	}
@@ -147,6 +148,7 @@ func (c *serveCmd) Run(e *env, kctx *kong.Context) error {
 	// finished by the reconciler: at start, then every reconcileEvery.
 	go svc.RunReconciler(ctx, reconcileEvery)
 	go svc.RunIdempotencyPurge(ctx, time.Hour)
+	go svc.RunWebhookPurge(ctx, time.Hour)
 	go svc.RunKeyUseFlush(ctx, time.Minute)
 	// Webhook events: fanned out from the ledger and delivered until the
 	// server stops; the POSTs in flight then finish and are recorded.

@@ -304,6 +304,12 @@ type Tx interface {
 	// if endpointID is set) pending again, due at now and given up at
 	// giveUp; it says how many.
 	ResendWebhookEvent(ctx context.Context, accountID, eventID, endpointID string, now, giveUp time.Time) (int, error)
+	// PurgeWebhookDeliveries looks at the next window deliveries after
+	// seq after, oldest first, up to the first whose event is not before
+	// before, and deletes those of them that are not pending. It returns
+	// how many it deleted, the seq to go on after, and whether the window
+	// was full (more may be due).
+	PurgeWebhookDeliveries(ctx context.Context, after int64, before time.Time, window int) (deleted int, next int64, more bool, err error)
 }
 
 // AuditEntry records one state change: who (Actor: "key:<key id>" for the

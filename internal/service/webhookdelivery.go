@@ -308,6 +308,44 @@ func (s *Service) fanOutAll(ctx context.Context) (int, error) {
 	}
 }
 
+// PurgeWebhookDeliveries deletes the deliveries whose events are older
+// than the retention period and that are no longer pending, a window of
+// purgeChunk at a time, each in a short transaction, and says how many.
+func (s *Service) PurgeWebhookDeliveries(ctx context.Context) (int, error) {
+	retention := s.Webhooks.Retention
+	if retention <= 0 {
+		retention = DefaultWebhookRetention
+	}
+	before := s.now().Add(-retention)
+	var after int64
+	total := 0
+	for {
+		var n int
+		var more bool
+		err := s.Store.Update(ctx, func(tx gateway.Tx) error {
+			var err error
+			n, after, more, err = tx.PurgeWebhookDeliveries(ctx, after, before, purgeChunk)
+			return err
+		})
+		total += n
+		if err != nil || !more {
+			return total, err
+		}
+	}
+}
+
+// RunWebhookPurge purges old deliveries at once, then every interval,
+// until ctx ends.
+func (s *Service) RunWebhookPurge(ctx context.Context, interval time.Duration) {
+	s.every(ctx, interval, "purge old webhook deliveries", func(ctx context.Context) error {
+		n, err := s.PurgeWebhookDeliveries(ctx)
+		if n > 0 {
+			s.log().Info("purged old webhook deliveries", "count", n)
+		}
+		return err
+	})
+}
+
 func (s *Service) observeBacklog(ctx context.Context) {
 	var oldest time.Time
 	var n int

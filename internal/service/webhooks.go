@@ -37,6 +37,10 @@ type WebhookConfig struct {
 	// Poll is how often the ledger is read for new events when nothing
 	// else wakes the worker (DefaultWebhookPoll if zero).
 	Poll time.Duration
+	// Retention is how long a delivery and its attempts are kept after
+	// its event (DefaultWebhookRetention if zero); pending ones are kept
+	// until they end.
+	Retention time.Duration
 	// Observe, when set, is told the outcome ("delivered", "retry",
 	// "failed") and latency of every attempt; ObserveBacklog the age of
 	// the oldest pending delivery and the number pending, every few
@@ -48,6 +52,7 @@ type WebhookConfig struct {
 // Defaults of event delivery.
 const (
 	DefaultWebhookTimeout     = 10 * time.Second
+	DefaultWebhookRetention   = 30 * 24 * time.Hour
 	DefaultWebhookConcurrency = 16
 	DefaultWebhookPoll        = 100 * time.Millisecond
 	// WebhookRetryFor is how long a delivery is retried before it is

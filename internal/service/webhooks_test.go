@@ -650,3 +650,31 @@ func TestWebhookManyEventsEachOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhookRetention: deliveries older than the retention period are
+// purged; younger ones stay.
+func TestWebhookRetention(t *testing.T) {
+	backends(t, func(t *testing.T, open func(t *testing.T) gateway.Store) {
+		h := webhookHarness(t, open(t))
+		r := newReceiver(t, nil)
+		h.addEndpoint(t, r.URL+"/hooks")
+		ctx := context.Background()
+		for i := range 3 {
+			_, err := h.svc.Charge(ctx, h.caller, input("4242424242424242", int64(1000+i)), nil)
+			must(t, err)
+		}
+		h.deliverUntil(t, r, 3)
+		listed := func() int {
+			ds, err := h.svc.WebhookDeliveries(ctx, gateway.WebhookDeliveryFilter{AccountID: h.caller.Account.ID, Limit: 10})
+			must(t, err)
+			return len(ds)
+		}
+		if n, err := h.svc.PurgeWebhookDeliveries(ctx); err != nil || n != 0 || listed() != 3 {
+			t.Fatalf("purge of young deliveries: %d, %v; %d left", n, err, listed())
+		}
+		h.svc.Now = func() time.Time { return time.Now().Add(service.DefaultWebhookRetention + time.Hour) }
+		if n, err := h.svc.PurgeWebhookDeliveries(ctx); err != nil || n != 3 || listed() != 0 {
+			t.Errorf("purge after the retention: %d, %v; %d left", n, err, listed())
+		}
+	})
+}

@@ -349,6 +349,50 @@ func (t *tx) WebhookDeliveries(ctx context.Context, f gateway.WebhookDeliveryFil
 
 var errBadDeliveryFilter = errorString("a delivery listing needs an event or an account, and a limit of 1 to gateway.MaxPaymentPage")
 
+func (t *tx) PurgeWebhookDeliveries(ctx context.Context, after int64, before time.Time, window int) (int, int64, bool, error) {
+	// The window is read in seq order from the primary key, and ends at
+	// the first event young enough to keep: seq follows the ledger, so the
+	// rows after it are as young. No index on event time is needed (one
+	// would cost every event's insert), and a purge with nothing to do
+	// reads one row.
+	rows, err := t.query(ctx, `SELECT seq, event_at FROM webhook_deliveries WHERE seq > ? ORDER BY seq LIMIT ?`, after, window)
+	if err != nil {
+		return 0, after, false, gateway.Internal(err)
+	}
+	cut, seen, old := formatTime(before), 0, true
+	next := after
+	for rows.Next() {
+		var seq int64
+		var at string
+		if err := rows.Scan(&seq, &at); err != nil {
+			rows.Close()
+			return 0, after, false, gateway.Internal(err)
+		}
+		seen++
+		if at >= cut { // formatTime sorts as time does
+			old = false
+			break
+		}
+		next = seq
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, after, false, gateway.Internal(err)
+	}
+	if next == after {
+		return 0, after, false, nil
+	}
+	res, err := t.exec(ctx, `DELETE FROM webhook_deliveries WHERE seq > ? AND seq <= ? AND status <> 'pending'`, after, next)
+	if err != nil {
+		return 0, after, false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, after, false, gateway.Internal(err)
+	}
+	return int(n), next, old && seen == window, nil
+}
+
 func (t *tx) WebhookBacklog(ctx context.Context) (time.Time, int, error) {
 	var oldest sql.NullString
 	var n int

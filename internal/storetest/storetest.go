@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
 		{"webhook_endpoints", testWebhookEndpoints},
 		{"webhook_deliveries", testWebhookDeliveries},
 		{"webhook_cursor", testWebhookCursor},
+		{"webhook_purge", testWebhookPurge},
 		{"event_payments", testEventPayments},
 	}
 	for _, tc := range tests {

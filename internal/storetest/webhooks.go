@@ -326,3 +326,65 @@ func testEventPayments(t *testing.T, s gateway.Store) {
 		t.Errorf("EventPayments of a payment with %d transactions: %d listed, count %d", gateway.MaxLookupTransactions+6, len(p.Transactions), p.TransactionCount)
 	}
 }
+
+// testWebhookPurge: a purge looks at a window of the oldest deliveries,
+// stops at the first young one, deletes the old ones that are no longer
+// pending and keeps pending ones however old.
+func testWebhookPurge(t *testing.T, s gateway.Store) {
+	createAccounts(t, s, acct1)
+	e := endpoint("we_p", acct1)
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error { return tx.InsertWebhookEndpoint(ctx, e) })
+	var ds []gateway.WebhookDelivery
+	for i, age := range []time.Duration{0, time.Hour, 2 * time.Hour, 3 * time.Hour, 10 * time.Hour} {
+		d := delivery(fmt.Sprintf("evt_%d", i), e.ID, fmt.Sprintf("PAY%d", i), 0)
+		d.EventAt = at(age)
+		ds = append(ds, d)
+	}
+	createDeliveries(t, s, ds...)
+	lease := at(200 * time.Hour)
+	mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+		claimed, err := tx.ClaimWebhookDeliveries(ctx, e.ID, at(100*time.Hour), lease, 10)
+		if err != nil || len(claimed) != 5 {
+			return fmt.Errorf("claimed %d: %v", len(claimed), err)
+		}
+		for _, d := range claimed {
+			if d.EventID == "evt_2" {
+				continue // still being sent: pending
+			}
+			d.Status, d.DeliveredAt = gateway.DeliveryDelivered, at(100*time.Hour)
+			if err := tx.RecordWebhookAttempt(ctx, d, lease); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	purge := func(after int64) (int, int64, bool) {
+		t.Helper()
+		var n int
+		var next int64
+		var more bool
+		mustUpdate(t, s, func(ctx context.Context, tx gateway.Tx) error {
+			var err error
+			n, next, more, err = tx.PurgeWebhookDeliveries(ctx, after, at(5*time.Hour), 2)
+			return err
+		})
+		return n, next, more
+	}
+	n, next, more := purge(0)
+	if n != 2 || !more {
+		t.Errorf("first window: deleted %d, more %v; want 2, true", n, more)
+	}
+	if n, next, more = purge(next); n != 1 || !more {
+		t.Errorf("second window (one pending): deleted %d, more %v; want 1, true", n, more)
+	}
+	if n, _, more = purge(next); n != 0 || more {
+		t.Errorf("third window (young): deleted %d, more %v; want 0, false", n, more)
+	}
+	var left []string
+	for _, d := range deliveries(t, s, gateway.WebhookDeliveryFilter{AccountID: acct1, Limit: 10}) {
+		left = append(left, d.EventID)
+	}
+	if fmt.Sprint(left) != "[evt_4 evt_2]" {
+		t.Errorf("left after the purge: %v; want the young one and the pending one", left)
+	}
+}
