@@ -114,10 +114,16 @@ func (s *Service) RunReconciler(ctx context.Context, interval time.Duration) {
 // RunIdempotencyPurge purges expired Idempotency-Keys at once, then every
 // interval, until ctx ends.
 func (s *Service) RunIdempotencyPurge(ctx context.Context, interval time.Duration) {
-	s.every(ctx, interval, "purge expired idempotency keys", func(ctx context.Context) error {
-		n, err := s.PurgeIdempotencyRecords(ctx)
+	s.purgeEvery(ctx, interval, "expired idempotency keys", s.PurgeIdempotencyRecords)
+}
+
+// purgeEvery runs purge at once, then every interval, until ctx ends, and
+// logs how many rows of what each run deleted.
+func (s *Service) purgeEvery(ctx context.Context, interval time.Duration, what string, purge func(context.Context) (int, error)) {
+	s.every(ctx, interval, "purge "+what, func(ctx context.Context) error {
+		n, err := purge(ctx)
 		if n > 0 {
-			s.log().Info("purged expired idempotency keys", "count", n)
+			s.log().Info("purged "+what, "count", n)
 		}
 		return err
 	})

@@ -337,13 +337,7 @@ func (s *Service) PurgeWebhookDeliveries(ctx context.Context) (int, error) {
 // RunWebhookPurge purges old deliveries at once, then every interval,
 // until ctx ends.
 func (s *Service) RunWebhookPurge(ctx context.Context, interval time.Duration) {
-	s.every(ctx, interval, "purge old webhook deliveries", func(ctx context.Context) error {
-		n, err := s.PurgeWebhookDeliveries(ctx)
-		if n > 0 {
-			s.log().Info("purged old webhook deliveries", "count", n)
-		}
-		return err
-	})
+	s.purgeEvery(ctx, interval, "old webhook deliveries", s.PurgeWebhookDeliveries)
 }
 
 func (s *Service) observeBacklog(ctx context.Context) {
